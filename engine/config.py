@@ -55,6 +55,10 @@ class DataSettings:
         default=50,
     )
     shuffle: bool = _help("Shuffle the training order each epoch (seeded).", default=True)
+    skip_invalid: bool = _help(
+        "Skip records that fail validation (each is reported) instead of refusing the file.",
+        default=False,
+    )
 
 
 Auto = Literal["auto"]

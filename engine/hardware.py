@@ -1,0 +1,186 @@
+"""What machine we are on, and the settings that follow from it, each with its reason.
+
+``probe()`` imports torch; nothing here runs at import time. ``resolve_auto`` turns every
+"auto" setting into a concrete value and records why, so the run's ``job.json`` and the app can
+explain each choice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from engine.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Gpu:
+    index: int
+    name: str
+    total_gb: float
+    capability: tuple[int, int]
+    bf16: bool
+
+
+@dataclass
+class Hardware:
+    """A snapshot of the compute available to training."""
+
+    cuda: bool
+    gpus: list[Gpu] = field(default_factory=list)
+    cpu_capability: str = ""
+    cpu_threads: int = 1
+    ram_gb: float = 0.0
+    torch_version: str = ""
+    cuda_version: str | None = None
+
+    @property
+    def device(self) -> str:
+        return "cuda" if self.cuda else "cpu"
+
+    def describe(self) -> str:
+        if self.cuda and self.gpus:
+            gpu = self.gpus[0]
+            return f"cuda:0 ({gpu.name}, {gpu.total_gb:.0f} GB)"
+        return f"cpu ({self.cpu_capability or platform.machine()}, {self.cpu_threads} threads)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def probe() -> Hardware:
+    """Inspects torch's view of the machine (imports torch)."""
+    import torch
+
+    gpus = []
+    cuda = torch.cuda.is_available()
+    if cuda:
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            gpus.append(Gpu(i, props.name, props.total_memory / 2**30,
+                            (props.major, props.minor), props.major >= 8))
+    try:
+        cpu_capability = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:  # older torch
+        cpu_capability = ""
+    return Hardware(
+        cuda=cuda,
+        gpus=gpus,
+        cpu_capability=cpu_capability,
+        cpu_threads=torch.get_num_threads(),
+        ram_gb=_ram_gb(),
+        torch_version=torch.__version__,
+        cuda_version=torch.version.cuda,
+    )
+
+
+def _ram_gb() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 0.0
+
+
+@dataclass
+class Choices:
+    """Concrete values for the "auto" settings, with the reason for each."""
+
+    device: str
+    precision: str
+    batch_size: int
+    gradient_checkpointing: bool
+    load_in_4bit: bool
+    use_unsloth: bool
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# GPU memory (GB) → micro-batch size for a 7B-class model at 2k tokens with LoRA.
+_BATCH_BY_VRAM = ((48, 8), (32, 6), (24, 4), (16, 2), (0, 1))
+
+
+def resolve_auto(settings: Settings, hw: Hardware, model_params_b: float | None) -> Choices:
+    """Decides every "auto" setting for this machine and model size.
+
+    Args:
+        settings: The user's settings; explicit values are kept as they are.
+        hw: The machine, from ``probe()``.
+        model_params_b: The base model's size in billions of parameters, if known.
+    """
+    reasons: dict[str, str] = {}
+    gpu = hw.gpus[0] if hw.cuda and hw.gpus else None
+
+    # Precision: bf16 where the hardware does it natively, else fp16 on GPU, fp32 on CPU.
+    precision = settings.precision
+    if precision == "auto":
+        if gpu and gpu.bf16:
+            precision, reasons["precision"] = "bf16", f"{gpu.name} supports bf16"
+        elif gpu:
+            precision, reasons["precision"] = "fp16", f"{gpu.name} has no native bf16"
+        else:
+            precision = "fp32"
+            reasons["precision"] = (f"CPU ({hw.cpu_capability or 'no AMX'}): bf16 is emulated "
+                                    "and many times slower")
+
+    # 4-bit when 16-bit weights would take over ~60% of the GPU's memory.
+    load_in_4bit = settings.load_in_4bit
+    if load_in_4bit == "auto":
+        need_gb = (model_params_b or 0) * 2
+        if gpu and need_gb > 0.6 * gpu.total_gb:
+            load_in_4bit = True
+            reasons["load_in_4bit"] = (f"16-bit weights need ~{need_gb:.0f} GB of "
+                                       f"{gpu.total_gb:.0f} GB")
+        else:
+            load_in_4bit = False
+            reasons["load_in_4bit"] = ("no CUDA GPU" if not gpu
+                                       else f"16-bit weights fit in {gpu.total_gb:.0f} GB")
+    if load_in_4bit and importlib.util.find_spec("bitsandbytes") is None:
+        raise _unavailable("load_in_4bit", "bitsandbytes", "pip install bitsandbytes")
+
+    batch_size = settings.batch_size
+    if batch_size == "auto":
+        if gpu:
+            batch_size = next(b for gb, b in _BATCH_BY_VRAM if gpu.total_gb >= gb)
+            reasons["batch_size"] = f"{gpu.total_gb:.0f} GB of GPU memory"
+        else:
+            batch_size = 4
+            reasons["batch_size"] = "CPU: 4 sequences keep both cores busy"
+
+    checkpointing = settings.gradient_checkpointing
+    if checkpointing == "auto":
+        big = (model_params_b or 0) > 1.0
+        checkpointing = bool(gpu and big)
+        reasons["gradient_checkpointing"] = (
+            "GPU and a model over 1B parameters: saves activation memory" if checkpointing
+            else "small model or CPU: recomputation would only cost time"
+        )
+
+    use_unsloth = settings.use_unsloth
+    unsloth_installed = importlib.util.find_spec("unsloth") is not None
+    if use_unsloth == "auto":
+        use_unsloth = bool(gpu and unsloth_installed)
+        reasons["use_unsloth"] = ("CUDA and unsloth present" if use_unsloth
+                                  else "needs CUDA and the unsloth extra")
+    elif use_unsloth and not (gpu and unsloth_installed):
+        missing = "a CUDA GPU" if not gpu else "the unsloth package"
+        logger.warning("use_unsloth was asked for but needs %s; using plain PEFT", missing)
+        reasons["use_unsloth"] = f"asked for, but needs {missing}: using plain PEFT"
+        use_unsloth = False
+
+    return Choices(hw.device, precision, int(batch_size), bool(checkpointing),
+                   bool(load_in_4bit), bool(use_unsloth), reasons)
+
+
+def _unavailable(setting: str, package: str, fix: str) -> Exception:
+    from engine.errors import BackpropError
+
+    return BackpropError("FEATURE_UNAVAILABLE", f"{setting} needs the {package} package",
+                         where=setting, hint=fix)
