@@ -32,7 +32,7 @@ class LoraSettings:
     r: int = _help("Adapter rank: capacity of the update. 8–64 is typical.", default=16)
     alpha: int = _help("Scale of the update (effective scale is alpha / r).", default=32)
     dropout: float = _help("Dropout on the adapter input during training.", default=0.05)
-    target_modules: Union[list[str], str] = _help(
+    target_modules: Union[str, list[str]] = _help(
         "Layers that get adapters: 'auto' picks the attention and MLP projections for the "
         "model's architecture; 'all-linear' or a list of module names also work.",
         default="auto",
@@ -276,6 +276,9 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 def _convert(value: Any, hint: Any, name: str, source: str) -> Any:
     """Converts a value (often a string from the environment) to the field's type."""
     options = _options(hint)
+    if isinstance(value, str) and "," in value:
+        # "q_proj,v_proj" from the environment is a list even where a plain string would do.
+        options = sorted(options, key=lambda o: typing.get_origin(o) is not list)
     errors = []
     for option in options:
         try:

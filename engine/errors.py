@@ -142,7 +142,13 @@ _SPECS = [
     ErrorSpec(
         "PROTOCOL_BAD_COMMAND",
         "The worker received a line on stdin that is not a known command.",
-        "Send one JSON object per line: {\"cmd\": \"stop\"|\"pause\"|\"resume\"|\"checkpoint\"}.",
+        "Send one JSON object per line, e.g. {\"cmd\": \"pause\"}; commands are stop, pause, "
+        "resume and checkpoint.",
+    ),
+    ErrorSpec(
+        "DATA_TRUNCATED",
+        "Some records are longer than data.max_length and were cut (a warning).",
+        "Raise data.max_length if the cut parts matter, or split long records.",
     ),
     ErrorSpec(
         "JOB_INVALID",
@@ -197,6 +203,14 @@ _SECRET_PATTERNS = [
     re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)\b(password|passwd|token|api[_-]?key|secret)(\s*[=:]\s*)([^\s,;'\"]+)"),
 ]
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as the Markdown table in ``docs/errors.md``."""
+    kinds = {BAD_INPUT: "bad input (exit 1)", RUNTIME: "runtime (exit 2)"}
+    rows = [f"| `{s.code}` | {kinds[s.category]} | {s.message} | {s.hint} |" for s in _SPECS]
+    return "\n".join(["| code | kind | what it means | what to do |", "| --- | --- | --- | --- |",
+                      *rows]) + "\n"
 
 
 def redact(text: str) -> str:

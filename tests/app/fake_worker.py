@@ -1,0 +1,88 @@
+"""A worker stand-in that misbehaves on purpose: garbage, cut lines, a wrong protocol, a crash.
+
+The real worker (``engine.worker``) never does these things, so they cannot be produced with it;
+every well-formed line here is built with ``engine.protocol`` exactly as the worker builds it.
+Usage: ``python fake_worker.py MODE`` with MODE one of garbage, mismatch, die, ignore-stop.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine.protocol import PROTOCOL_VERSION, encode, make_event  # noqa: E402
+
+out = sys.stdout.buffer
+
+
+def send(raw: bytes) -> None:
+    out.write(raw)
+    out.flush()
+
+
+def event(kind: str, **fields) -> bytes:
+    return encode(make_event(kind, **fields)).encode("utf-8")
+
+
+def hello(version: int = PROTOCOL_VERSION) -> None:
+    send(event("hello", protocol=version, engine_version="fake", torch_version="none",
+               device="cpu", pid=os.getpid()))
+
+
+def step(n: int, total: int) -> bytes:
+    return event("step", step=n, total=total, loss=2.0 / n, lr=1e-4, grad_norm=1.0,
+                 tokens_per_s=100.0, elapsed=0.1 * n, eta=0.1 * (total - n), epoch=0.0)
+
+
+def main(mode: str) -> int:
+    if mode == "garbage":
+        hello()
+        send(event("config", run_id="fake-run", run_dir="/nonexistent", config={}, choices={}))
+        send(b"plain text on stdout\n{not json at all\n[1, 2, 3]\n{\"type\": \"nope\"}\n")
+        send(b"\xff\xfe broken utf-8 \xc3\n")
+        whole = step(1, 5)
+        send(whole[:7])  # a read ends mid-line ...
+        time.sleep(0.05)
+        send(whole[7:])  # ... and the rest arrives later
+        payload = step(2, 5) + step(3, 5)
+        for i in range(0, len(payload), 5):  # a few bytes per write
+            send(payload[i:i + 5])
+        send(b"\r\n" + step(4, 5).rstrip(b"\n") + b"\r\n")  # CRLF and an empty line
+        send(b"{\"type\": \"step\", \"step\": 99}\n")  # a step without its required fields
+        send(event("error", code="PROTOCOL_BAD_COMMAND", message="fake complaint", hint="none",
+                   where=None))
+        send(step(5, 5))
+        send(event("finished", status="completed", result={"run_id": "fake-run", "steps": 5,
+                                                            "final_loss": 0.4}).rstrip(b"\n"))
+        return 0
+
+    if mode == "mismatch":
+        hello(PROTOCOL_VERSION + 1)
+        time.sleep(60)
+        return 0
+
+    if mode == "die":
+        hello()
+        send(event("config", run_id="fake-run", run_dir="/nonexistent", config={}, choices={}))
+        send(step(1, 10))
+        sys.stderr.write("about to crash\n")
+        sys.stderr.flush()
+        os._exit(3)
+
+    if mode == "ignore-stop":
+        hello()
+        for n in range(1, 10_000):
+            send(step(n, 10_000))
+            time.sleep(0.02)
+        return 0
+
+    sys.stderr.write(f"unknown mode {mode!r}\n")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))
