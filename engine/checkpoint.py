@@ -152,14 +152,21 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+_fault_hits: dict[str, int] = {}
+
+
 def _fault_point(name: str) -> None:
-    """Test hook: ``BACKPROPAGATE_FAULT=checkpoint_write:3`` sleeps 3 s mid-write.
+    """Test hook: ``BACKPROPAGATE_FAULT=checkpoint_write:30:2`` sleeps 30 s in the 2nd write.
 
     The crash-safety test kills the worker inside this window to prove that a torn write
     never replaces a good checkpoint. Unset, it costs one environment lookup.
     """
     spec = os.environ.get("BACKPROPAGATE_FAULT", "")
-    if spec.startswith(name + ":"):
-        seconds = float(spec.split(":", 1)[1])
+    if not spec.startswith(name + ":"):
+        return
+    _fault_hits[name] = _fault_hits.get(name, 0) + 1
+    parts = spec.split(":")
+    seconds, nth = float(parts[1]), int(parts[2]) if len(parts) > 2 else 1
+    if _fault_hits[name] == nth:
         logger.warning("fault injection: pausing %.1f s inside %s", seconds, name)
         time.sleep(seconds)

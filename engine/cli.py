@@ -89,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # argparse exits 2 on a usage error; for us every bad input is 1.
+        return EXIT_OK if exc.code in (0, None) else EXIT_BAD_INPUT
     if not args.command:
         parser.print_help()
         return EXIT_BAD_INPUT

@@ -13,6 +13,7 @@ from typing import Any
 from engine.config import resolve_settings
 from engine.data import load_dataset
 from engine.errors import BackpropError
+from engine.models import resolve_model_name
 from engine.runs import JOB_FILE, RunStore, summarise_run
 
 JOB_VERSION = 1
@@ -68,6 +69,8 @@ def open_run(job: dict[str, Any]) -> tuple[Path, dict[str, Any], bool]:
     settings = resolve_settings(job.get("settings") or {})
     # Refuse bad data before a run folder exists, so a typo leaves no failed run behind.
     load_dataset(data, strict=not settings.data.skip_invalid)
+    if settings.model:
+        resolve_model_name(settings.model, cuda=False)  # a missing folder fails here, too
     run_dir = store.create({"job_version": JOB_VERSION, "data": str(data.resolve()),
                             "settings": settings.to_dict()})
     saved = json.loads((run_dir / JOB_FILE).read_text(encoding="utf-8"))

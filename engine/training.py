@@ -47,9 +47,11 @@ class TrainResult:
     adapter_path: str | None
     loss_history: list[tuple[int, float]] = field(default_factory=list)
     eval_history: list[tuple[int, float]] = field(default_factory=list)
+    #: The trained PEFT model, in memory, when the run trained in this process.
+    model: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "model"}
 
 
 class Emitter:
@@ -565,7 +567,7 @@ class _Session:
             total_steps=self.total,
             final_loss=self.loss_history[-1][1] if self.loss_history else None,
             adapter_path=self.adapter_path, loss_history=list(self.loss_history),
-            eval_history=list(self.eval_history),
+            eval_history=list(self.eval_history), model=self.model,
         )
         summary = result.to_dict()
         # The event carries a thinned history; the full one is in the step events.
