@@ -133,7 +133,7 @@ class Settings:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "Settings":
+    def from_dict(cls, values: dict[str, Any]) -> Settings:
         """Builds settings from a (possibly partial) nested dict, validating every field."""
         settings = cls()
         apply_overrides(settings, values, source="job")
@@ -237,7 +237,8 @@ def describe(cls: type = Settings, prefix: str = "") -> list[tuple[str, str, Any
     """Lists (dotted name, help, default) for every leaf setting, for --help and docs."""
     rows = []
     for f in dataclasses.fields(cls):
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        has_factory = f.default_factory is not dataclasses.MISSING
+        default = f.default_factory() if has_factory else f.default
         if dataclasses.is_dataclass(default):
             rows.extend(describe(type(default), f"{prefix}{f.name}."))
         else:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from engine.errors import BackpropError
 
@@ -342,7 +343,7 @@ def _sharegpt(obj: dict[str, Any], where: str) -> list[dict[str, str]]:
         field_name = f"conversations[{i}]"
         if not isinstance(turn, dict) or "from" not in turn or "value" not in turn:
             raise _RecordError("DATA_LINE_INVALID", f"{where}: {field_name} needs 'from' and "
-                               "'value'", "Each turn is {\"from\": \"human\", \"value\": \"...\"}.")
+                               "'value'", 'Each turn is {"from": "human", "value": "..."}.')
         role = _SHAREGPT_ROLES.get(str(turn["from"]).lower())
         if role is None:
             raise _RecordError(
@@ -359,7 +360,7 @@ def _openai(obj: dict[str, Any], where: str) -> list[dict[str, str]]:
         field_name = f"messages[{i}]"
         if not isinstance(turn, dict) or "role" not in turn or "content" not in turn:
             raise _RecordError("DATA_LINE_INVALID", f"{where}: {field_name} needs 'role' and "
-                               "'content'", "Each message is {\"role\": \"user\", \"content\": ...}.")
+                               "'content'", 'Each message is {"role": "user", "content": ...}.')
         if turn["role"] not in _OPENAI_ROLES:
             raise _RecordError(
                 "DATA_LINE_INVALID", f"{where}: {field_name}.role is {turn['role']!r}",
@@ -489,7 +490,9 @@ def render_records(records: Iterable[Record], tokenizer: Any, max_length: int) -
     return RenderReport(examples, dropped, truncated, "+".join(sorted(methods)))
 
 
-def render_chat(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[int], list[int], str]:
+def render_chat(
+    tokenizer: Any, messages: list[dict[str, str]]
+) -> tuple[list[int], list[int], str]:
     """Renders one conversation; returns ids, labels and how the mask was found.
 
     Assistant spans are found by rendering growing prefixes of the conversation: the text
@@ -507,7 +510,7 @@ def render_chat(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[in
         ids = list(encoding["input_ids"])
         labels = [
             tok if any(s <= start < e for s, e in spans) else IGNORE_INDEX
-            for tok, (start, _end) in zip(ids, encoding["offset_mapping"])
+            for tok, (start, _end) in zip(ids, encoding["offset_mapping"], strict=True)
         ]
         return ids, labels, "prefix"
     try:
@@ -515,7 +518,8 @@ def render_chat(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[in
                                             return_assistant_tokens_mask=True)
         ids, mask = list(out["input_ids"]), list(out["assistant_masks"])
         if any(mask):
-            return ids, [t if m else IGNORE_INDEX for t, m in zip(ids, mask)], "generation"
+            labels = [t if m else IGNORE_INDEX for t, m in zip(ids, mask, strict=True)]
+            return ids, labels, "generation"
     except Exception:  # noqa: BLE001 - any template failure means: try the next method
         pass
     _warn_once("the chat template's turns could not be located; training on all tokens")

@@ -15,10 +15,11 @@ import secrets
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from engine.errors import BackpropError
 from engine.protocol import encode

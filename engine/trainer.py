@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from engine.config import Settings, resolve_settings
 from engine.errors import BackpropError

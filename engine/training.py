@@ -17,13 +17,18 @@ import statistics
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine import __version__
 from engine.checkpoint import (
-    latest_valid, load_state, prune, remove_partials, save_checkpoint,
+    latest_valid,
+    load_state,
+    prune,
+    remove_partials,
+    save_checkpoint,
 )
 from engine.config import Settings
 from engine.data import IGNORE_INDEX, Example, load_dataset, render_records, split_eval
@@ -325,7 +330,6 @@ class _Session:
     # --- the loop ---
 
     def _train(self) -> TrainResult:
-        import torch
 
         s = self.settings
         self.model.train()
@@ -440,7 +444,7 @@ class _Session:
 
         self._lr_used = self.scheduler.get_last_lr()[0]
         loss_sum, real_tokens = 0.0, 0
-        for chunk, count in zip(chunks, counts):
+        for chunk, count in zip(chunks, counts, strict=True):
             if count == 0:
                 continue
             batch = self._collate(chunk)
