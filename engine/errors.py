@@ -151,6 +151,37 @@ _SPECS = [
         "Raise data.max_length if the cut parts matter, or split long records.",
     ),
     ErrorSpec(
+        "DATA_ONE_FILE",
+        "Several files were dropped; a run trains on one file.",
+        "Drop one file, or merge the files into one JSONL file first.",
+    ),
+    # The app and its worker process
+    ErrorSpec(
+        "WORKER_START_FAILED",
+        "The engine worker process could not be started.",
+        "Check that the engine's Python exists (set BACKPROPAGATE_ENGINE_PYTHON to it).",
+        RUNTIME,
+    ),
+    ErrorSpec(
+        "WORKER_DIED",
+        "The engine worker ended before the run finished.",
+        "See the log; completed checkpoints are kept: resume the run from the Runs tab or "
+        "with `backprop resume <run-id>`.",
+        RUNTIME,
+    ),
+    ErrorSpec(
+        "PROTOCOL_MISMATCH",
+        "The app and the engine speak different protocol versions.",
+        "Install the app and the engine from the same release.",
+        RUNTIME,
+    ),
+    ErrorSpec(
+        "ENGINE_COMMAND_FAILED",
+        "An engine command the app ran (inspect-data, list-runs) failed.",
+        "See the log for details; check that the engine is installed completely.",
+        RUNTIME,
+    ),
+    ErrorSpec(
         "JOB_INVALID",
         "The worker's job file is missing or malformed.",
         "Start runs from the app or `backprop train`; they write a valid job.json.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 from engine.errors import redact
@@ -51,6 +52,12 @@ def setup_logging(verbose: bool = False, stream=None) -> None:
     _context.redact = not verbose
     for noisy in ("urllib3", "filelock", "httpx", "httpcore", "fsspec"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:
+        # Library chatter a user can do nothing about: bitsandbytes failing to fetch an
+        # optional CPU kernel from the hub, and deprecation notices between our dependencies.
+        logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def set_run(run_id: str, run_dir: Path | None = None) -> None:

@@ -39,6 +39,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "finished": ("status", "result"),
 }
 
+_REQUIRED = {name: frozenset(fields) for name, fields in EVENT_FIELDS.items()}
+_NEVER = frozenset({"\0"})  # a key no event has: unknown types fail the subset test
+
 #: Commands the worker accepts on stdin.
 COMMANDS = frozenset({"stop", "pause", "resume", "checkpoint"})
 
@@ -160,7 +163,7 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
     try:
         objs = json.loads("[" + ",".join(lines) + "]")
         if len(objs) == len(lines) and all(
-            type(o) is dict and o.get("type") in EVENT_FIELDS for o in objs
+            type(o) is dict and _REQUIRED.get(o.get("type"), _NEVER) <= o.keys() for o in objs
         ):
             return objs, []
     except ValueError:

@@ -16,6 +16,14 @@ def test_every_code_used_in_the_engine_is_in_the_catalogue():
     assert used and used <= set(CATALOGUE), used - set(CATALOGUE)
 
 
+def test_every_code_the_app_raises_is_in_the_catalogue():
+    not_codes = {"BACKPROPAGATE_ENGINE_PYTHON", "BACKPROPAGATE_HOME", "QT_QPA_PLATFORM"}
+    used = set()
+    for path in (REPO / "app").rglob("*.py"):
+        used |= set(re.findall(r'"([A-Z]+(?:_[A-Z]+)+)"', path.read_text())) - not_codes
+    assert used and used <= set(CATALOGUE), used - set(CATALOGUE)
+
+
 def test_docs_match_the_catalogue():
     import importlib.util
 
