@@ -6,7 +6,6 @@ import os
 
 # Before any Qt import: render offscreen unless the caller chose a display (QT_QPA_PLATFORM=xcb).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("PYTEST_QT_API", "pyside6")
 
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -20,6 +19,14 @@ FAKE_WORKER = Path(__file__).resolve().parent / "fake_worker.py"
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _app_style(qapp):
+    """The app's own style (Fusion and style.qss), so widgets have their real sizes."""
+    from app.main import apply_style
+
+    apply_style(qapp)
 
 
 @pytest.fixture

@@ -95,10 +95,15 @@ class FakeNvml:
         self._check()
         return handle.name
 
-    def nvmlDeviceGetMemoryInfo(self, handle: FakeGpu, version: int | None = None) -> SimpleNamespace:  # noqa: N802
+    def nvmlDeviceGetMemoryInfo(  # noqa: N802
+        self, handle: FakeGpu, version: int | None = None
+    ) -> SimpleNamespace:
         self._check()
-        return SimpleNamespace(total=handle.memory_total, used=handle.memory_used,
-                               free=handle.memory_total - handle.memory_used)
+        return SimpleNamespace(
+            total=handle.memory_total,
+            used=handle.memory_used,
+            free=handle.memory_total - handle.memory_used,
+        )
 
     def nvmlDeviceGetTemperature(self, handle: FakeGpu, sensor: int) -> int:  # noqa: N802
         self._check()

@@ -2,13 +2,16 @@
 
 The real worker (``engine.worker``) never does these things, so they cannot be produced with it;
 every well-formed line here is built with ``engine.protocol`` exactly as the worker builds it.
-Usage: ``python fake_worker.py MODE`` with MODE one of garbage, mismatch, die, ignore-stop.
+Usage: ``python fake_worker.py MODE`` with MODE one of garbage, mismatch, die, ignore-stop,
+obedient (steps until a ``stop`` command arrives on stdin, then finishes as "stopped").
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,20 +32,38 @@ def event(kind: str, **fields) -> bytes:
 
 
 def hello(version: int = PROTOCOL_VERSION) -> None:
-    send(event("hello", protocol=version, engine_version="fake", torch_version="none",
-               device="cpu", pid=os.getpid()))
+    send(
+        event(
+            "hello",
+            protocol=version,
+            engine_version="fake",
+            torch_version="none",
+            device="cpu",
+            pid=os.getpid(),
+        )
+    )
 
 
 def step(n: int, total: int) -> bytes:
-    return event("step", step=n, total=total, loss=2.0 / n, lr=1e-4, grad_norm=1.0,
-                 tokens_per_s=100.0, elapsed=0.1 * n, eta=0.1 * (total - n), epoch=0.0)
+    return event(
+        "step",
+        step=n,
+        total=total,
+        loss=2.0 / n,
+        lr=1e-4,
+        grad_norm=1.0,
+        tokens_per_s=100.0,
+        elapsed=0.1 * n,
+        eta=0.1 * (total - n),
+        epoch=0.0,
+    )
 
 
 def main(mode: str) -> int:
     if mode == "garbage":
         hello()
         send(event("config", run_id="fake-run", run_dir="/nonexistent", config={}, choices={}))
-        send(b"plain text on stdout\n{not json at all\n[1, 2, 3]\n{\"type\": \"nope\"}\n")
+        send(b'plain text on stdout\n{not json at all\n[1, 2, 3]\n{"type": "nope"}\n')
         send(b"\xff\xfe broken utf-8 \xc3\n")
         whole = step(1, 5)
         send(whole[:7])  # a read ends mid-line ...
@@ -50,14 +71,26 @@ def main(mode: str) -> int:
         send(whole[7:])  # ... and the rest arrives later
         payload = step(2, 5) + step(3, 5)
         for i in range(0, len(payload), 5):  # a few bytes per write
-            send(payload[i:i + 5])
+            send(payload[i : i + 5])
         send(b"\r\n" + step(4, 5).rstrip(b"\n") + b"\r\n")  # CRLF and an empty line
-        send(b"{\"type\": \"step\", \"step\": 99}\n")  # a step without its required fields
-        send(event("error", code="PROTOCOL_BAD_COMMAND", message="fake complaint", hint="none",
-                   where=None))
+        send(b'{"type": "step", "step": 99}\n')  # a step without its required fields
+        send(
+            event(
+                "error",
+                code="PROTOCOL_BAD_COMMAND",
+                message="fake complaint",
+                hint="none",
+                where=None,
+            )
+        )
         send(step(5, 5))
-        send(event("finished", status="completed", result={"run_id": "fake-run", "steps": 5,
-                                                            "final_loss": 0.4}).rstrip(b"\n"))
+        send(
+            event(
+                "finished",
+                status="completed",
+                result={"run_id": "fake-run", "steps": 5, "final_loss": 0.4},
+            ).rstrip(b"\n")
+        )
         return 0
 
     if mode == "mismatch":
@@ -78,6 +111,26 @@ def main(mode: str) -> int:
         for n in range(1, 10_000):
             send(step(n, 10_000))
             time.sleep(0.02)
+        return 0
+
+    if mode == "obedient":
+        stop = threading.Event()
+
+        def read_commands() -> None:
+            for line in sys.stdin:
+                if json.loads(line).get("cmd") == "stop":
+                    stop.set()
+
+        threading.Thread(target=read_commands, daemon=True).start()
+        hello()
+        send(event("config", run_id="fake-run", run_dir="/nonexistent", config={}, choices={}))
+        n = 0
+        while not stop.is_set() and n < 10_000:
+            n += 1
+            send(step(n, 10_000))
+            time.sleep(0.01)
+        send(event("checkpoint", step=n, path="/nonexistent/checkpoints/step"))
+        send(event("finished", status="stopped", result={"run_id": "fake-run", "steps": n}))
         return 0
 
     sys.stderr.write(f"unknown mode {mode!r}\n")

@@ -15,11 +15,21 @@ from tests.app.conftest import QUICKSTART
 def _event(cls, point, mime):
     # PySide6 6.12 wants QPointF, 6.11 only takes QPoint.
     try:
-        return cls(QPointF(point), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                   Qt.KeyboardModifier.NoModifier)
+        return cls(
+            QPointF(point),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
     except TypeError:
-        return cls(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                   Qt.KeyboardModifier.NoModifier)
+        return cls(
+            point,
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
 
 
 def drop_files(window, paths: list[Path]) -> bool:

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from app.engine_process import IDLE, EngineProcess
-from tests.app.conftest import FAKE_WORKER
+from app.main_window import CLOSE_STOP_AND_SAVE
+from tests.app.conftest import FAKE_WORKER, QUICKSTART
 
 
 def start_fake(engine: EngineProcess, mode: str) -> None:
@@ -36,6 +37,9 @@ def test_garbage_and_cut_lines_do_not_break_the_window(window, qtbot):
     # The worker's own error event is shown, and the window is still usable.
     assert [e["code"] for e in errors] == ["PROTOCOL_BAD_COMMAND"]
     assert not train.banner.isHidden()
+    assert train.banner.title_label.text() == "Error: PROTOCOL_BAD_COMMAND"
+    assert train.banner.message_label.text() == "fake complaint"
+    assert train.banner.hint_label.text() == "What to do: none"
     assert engine.state == IDLE
     assert train.start_button.isEnabled() == bool(train.dataset_path)
 
@@ -100,3 +104,19 @@ def test_commands_without_a_worker_are_ignored(qtbot, name):
     engine = EngineProcess()
     getattr(engine, name)()
     assert engine.state == IDLE
+
+
+def test_closing_during_a_run_stops_and_saves_before_the_window_closes(window, qtbot, monkeypatch):
+    train = window.train_tab
+    with qtbot.waitSignal(window.dataset_tab.sig_dataset_loaded, timeout=30_000):
+        window.open_paths([str(QUICKSTART)])
+    start_fake(train.engine, "obedient")
+    qtbot.waitUntil(lambda: train.last_step is not None, timeout=20_000)
+
+    monkeypatch.setattr(window, "ask_close_during_run", lambda: CLOSE_STOP_AND_SAVE)
+    with qtbot.waitSignal(train.sig_run_finished, timeout=20_000) as finished:
+        assert not window.close()  # held open until the worker has saved
+        assert window.isVisible()
+    assert finished.args[0] == "stopped"
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert window.settings.value("dataset/last") == str(QUICKSTART.resolve())

@@ -78,10 +78,12 @@ def test_one_gpu_shows_memory_temperature_utilisation_and_power(qtbot):
 
 
 def test_several_gpus_get_one_gauge_each_and_missing_readings_are_left_out(qtbot):
-    nvml = FakeNvml([
-        FakeGpu(name="NVIDIA A100-SXM4-80GB", memory_used=2**30, memory_total=80 * 2**30),
-        FakeGpu(name="NVIDIA GeForce RTX 3060", power_mw=None, temperature_c=None),
-    ])
+    nvml = FakeNvml(
+        [
+            FakeGpu(name="NVIDIA A100-SXM4-80GB", memory_used=2**30, memory_total=80 * 2**30),
+            FakeGpu(name="NVIDIA GeForce RTX 3060", power_mw=None, temperature_c=None),
+        ]
+    )
     gauges = GpuGauges(GpuMonitor(nvml))
     qtbot.addWidget(gauges)
     gauges.start()

@@ -1,0 +1,351 @@
+"""The Runs view: every run in the run store, and the curves of the selected ones overlaid.
+
+The list comes from ``engine list-runs --json`` (the engine decides each run's status); the
+curves are redrawn from each run's ``events.jsonl``, which the worker appends as it trains.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.engine_process import CommandResult, EngineCommand, default_runs_root
+from app.widgets.error_banner import ErrorBanner
+from app.widgets.loss_plot import PALETTE, LossPlot
+from engine.protocol import parse_lines
+
+logger = logging.getLogger(__name__)
+
+#: At most this many runs are overlaid; more would be unreadable.
+MAX_OVERLAID = len(PALETTE)
+#: Statuses from which a run can be continued from its last checkpoint.
+RESUMABLE = ("stopped", "failed", "interrupted")
+
+_STATUS_COLORS = {
+    "completed": "#2e7d32",
+    "running": "#1565c0",
+    "stopped": "#6d4c41",
+    "failed": "#c62828",
+    "interrupted": "#ef6c00",
+}
+
+
+@dataclass
+class RunCurves:
+    """A run's curves as read back from its ``events.jsonl``."""
+
+    steps: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    eval_steps: list[float] = field(default_factory=list)
+    eval_losses: list[float] = field(default_factory=list)
+    status: str | None = None
+
+
+def read_run_curves(run_dir: str | Path) -> RunCurves:
+    """Reads a run's train and eval loss from ``events.jsonl`` (a missing file gives none)."""
+    curves = RunCurves()
+    path = Path(run_dir) / "events.jsonl"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        logger.warning("cannot read %s: %s", path, exc)
+        return curves
+
+    events, other = parse_lines(line for line in text.split("\n") if line.strip())
+    if other:
+        logger.info(
+            "%s: %d lines are not protocol events (a cut-off last line?)", path, len(other)
+        )
+    for event in events:
+        kind = event["type"]
+        if kind == "step" and event.get("step") is not None:
+            loss = event.get("loss")
+            curves.steps.append(event["step"])
+            curves.losses.append(math.nan if loss is None else loss)
+        elif kind == "eval" and event.get("step") is not None:
+            value = event.get("eval_loss")
+            curves.eval_steps.append(event["step"])
+            curves.eval_losses.append(math.nan if value is None else value)
+        elif kind == "finished":
+            curves.status = event.get("status")
+    return curves
+
+
+class RunsTableModel(QAbstractTableModel):
+    """The runs listed by the engine, one row each; rows are the engine's dicts."""
+
+    COLUMNS = (
+        ("status", "Status"),
+        ("created", "Date"),
+        ("model", "Model"),
+        ("dataset", "Dataset"),
+        ("steps", "Steps"),
+        ("final_loss", "Final loss"),
+        ("run_id", "Run"),
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runs: list[dict[str, Any]] = []
+
+    def set_runs(self, runs: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.runs = list(runs)
+        self.endResetModel()
+
+    def run_at(self, row: int) -> dict[str, Any]:
+        return self.runs[row]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.runs)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,  # noqa: N802
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section][1]
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        run = self.runs[index.row()]
+        key = self.COLUMNS[index.column()][0]
+        value = run.get(key)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(key, run)
+        if role == Qt.ItemDataRole.UserRole:
+            # Sort key: raw values, numbers as numbers.
+            return value if isinstance(value, (int, float)) else str(value or "")
+        if role == Qt.ItemDataRole.ForegroundRole and key == "status":
+            return QColor(_STATUS_COLORS.get(str(value), "#333333"))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (
+                f"{run.get('run_dir', '')}\nmodel: {run.get('model')}\n"
+                f"dataset: {run.get('dataset')}"
+            )
+        return None
+
+
+class RunsTab(QWidget):
+    """Lists runs; selecting runs overlays their loss curves."""
+
+    #: The user asked to continue a run from its last checkpoint: the run id.
+    sig_resume_requested = Signal(str)
+    #: The list was (re)loaded: the number of runs.
+    sig_runs_listed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None, runs_root: Path | None = None) -> None:
+        super().__init__(parent)
+
+        # Attributes
+        self.runs_root = runs_root
+        self.shown_runs: list[str] = []
+        self._command: EngineCommand | None = None
+        self._refresh_pending = False
+
+        # Widgets
+        self.model = RunsTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.refresh_button = QPushButton("Refresh", self)
+        self.open_folder_button = QPushButton("Open folder", self)
+        self.resume_button = QPushButton("Resume run", self)
+        self.resume_button.setToolTip(
+            "Continue a stopped or interrupted run from its last checkpoint."
+        )
+        self.hint_label = QLabel(
+            "Select a run to see its curves; select several to compare them (Ctrl+click).", self
+        )
+        self.hint_label.setStyleSheet("color: #666;")
+        self.hint_label.setWordWrap(True)
+        self.banner = ErrorBanner(self)
+        self.plot = LossPlot("loss", self)
+
+        # Layout
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.open_folder_button)
+        buttons.addWidget(self.resume_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.hint_label)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.plot)
+        splitter.setSizes([260, 400])
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+
+        # Signals
+        self.refresh_button.clicked.connect(self.refresh)
+        self.open_folder_button.clicked.connect(self._on_open_folder_button_clicked)
+        self.resume_button.clicked.connect(self._on_resume_button_clicked)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self._update_buttons()
+
+    # ---- Public API
+
+    def refresh(self) -> None:
+        """Reloads the list from the engine (asynchronously; ``sig_runs_listed`` follows)."""
+        if self._command is not None:
+            self._refresh_pending = True
+            return
+        root = self.runs_root or default_runs_root()
+        self._command = EngineCommand(["list-runs", "--json", "--output", str(root)], self)
+        self._command.sig_command_finished.connect(self._on_list_finished)
+        self._command.start()
+
+    def shutdown(self) -> None:
+        """Ends a listing still in flight (window closing)."""
+        if self._command is not None:
+            self._command.abort()
+            self._command = None
+
+    def select_runs(self, run_ids: list[str]) -> None:
+        """Selects the rows of these runs (which overlays their curves)."""
+        selection = self.table.selectionModel()
+        selection.clearSelection()
+        for row in range(self.model.rowCount()):
+            if self.model.run_at(row)["run_id"] in run_ids:
+                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                selection.select(
+                    index, selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+                )
+
+    def run_ids(self) -> list[str]:
+        return [run["run_id"] for run in self.model.runs]
+
+    # ---- Internals
+
+    def _selected_runs(self) -> list[dict[str, Any]]:
+        rows = sorted(
+            {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
+        )
+        return [self.model.run_at(row) for row in rows]
+
+    def _on_list_finished(self, result: CommandResult) -> None:
+        self._command = None
+        if isinstance(result.data, list):
+            selected = [run["run_id"] for run in self._selected_runs()]
+            self.banner.dismiss()
+            self.model.set_runs(result.data)
+            self.select_runs(selected)
+            self.sig_runs_listed.emit(len(result.data))
+        else:
+            self.banner.show_error(
+                result.error
+                or {
+                    "code": "ENGINE_COMMAND_FAILED",
+                    "message": "The engine listed no runs.",
+                    "hint": "See the log for details.",
+                }
+            )
+        if self._refresh_pending:
+            self._refresh_pending = False
+            self.refresh()
+
+    def _on_selection_changed(self) -> None:
+        runs = self._selected_runs()[:MAX_OVERLAID]
+        self.plot.clear()
+        self.shown_runs = []
+        several = len(runs) > 1
+        for color, run in zip(PALETTE, runs, strict=False):
+            curves = read_run_curves(run["run_dir"])
+            label = run["run_id"] if several else "train loss"
+            self.plot.add_series(f"{run['run_id']}/train", f"{label}", color)
+            self.plot.extend(f"{run['run_id']}/train", curves.steps, curves.losses)
+            if curves.eval_steps:
+                self.plot.add_series(
+                    f"{run['run_id']}/eval", f"{label} (eval)", color, dashed=True, markers=True
+                )
+                self.plot.extend(f"{run['run_id']}/eval", curves.eval_steps, curves.eval_losses)
+            self.shown_runs.append(run["run_id"])
+        self.plot.redraw()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        runs = self._selected_runs()
+        self.open_folder_button.setEnabled(len(runs) == 1)
+        self.resume_button.setEnabled(len(runs) == 1 and runs[0].get("status") in RESUMABLE)
+
+    def _on_open_folder_button_clicked(self) -> None:
+        runs = self._selected_runs()
+        if runs:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(runs[0]["run_dir"]))
+
+    def _on_resume_button_clicked(self) -> None:
+        runs = self._selected_runs()
+        if runs:
+            self.sig_resume_requested.emit(runs[0]["run_id"])
+
+
+def _display(key: str, run: dict[str, Any]) -> str:
+    value = run.get(key)
+    if value is None:
+        return "—"
+    if key == "created":
+        try:
+            return datetime.fromisoformat(str(value)).astimezone().strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return str(value)
+    if key in ("model", "dataset"):
+        text = str(value)
+        return Path(text).name if ("/" in text and Path(text).is_absolute()) else text
+    if key == "steps":
+        total = run.get("total_steps")
+        return f"{value} / {total}" if total else str(value)
+    if key == "final_loss":
+        try:
+            return f"{float(value):.4f}"
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)

@@ -1,0 +1,1 @@
+"""Reusable widgets: plots, gauges, banners and dialogs shared by the tabs."""

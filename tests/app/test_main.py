@@ -1,0 +1,178 @@
+"""The entry point and the window's frame: error dialog, persistence, planned tabs, smoke test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QAbstractButton, QApplication
+
+from app import main as app_main
+from app.gpu_monitor import GpuMonitor
+from app.main_window import MainWindow
+from app.tabs.runs_tab import read_run_curves
+from app.widgets.error_dialog import ErrorDialog
+from tests.app.conftest import QUICKSTART, REPO_ROOT, needs_bundled_model
+
+
+def test_an_unexpected_error_reaches_the_user_as_one_dialog_with_details(qtbot):
+    try:
+        raise ValueError("the bad value")
+    except ValueError as exc:
+        app_main._excepthook(type(exc), exc, exc.__traceback__)
+
+    dialogs = [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, ErrorDialog) and w.isVisible()
+    ]
+    assert len(dialogs) == 1
+    dialog = dialogs[0]
+    qtbot.addWidget(dialog)
+    assert "ValueError: the bad value" in dialog.summary_label.text()
+    assert "Traceback" in dialog.details_edit.toPlainText()
+    assert "test_main.py" in dialog.details
+    # A second error while the dialog is open joins it: one dialog, never a cascade.
+    try:
+        raise KeyError("another")
+    except KeyError as exc:
+        app_main._excepthook(type(exc), exc, exc.__traceback__)
+    assert [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, ErrorDialog) and w.isVisible()
+    ] == [dialog]
+    assert "1 more error(s)" in dialog.summary_label.text()
+    assert "KeyError: 'another'" in dialog.details_edit.toPlainText()
+
+    dialog.copy_button.click()
+    assert QApplication.clipboard().text() == dialog.details
+    dialog.close()
+
+
+def test_the_window_state_persists(qtbot, qsettings, runs_root, no_gpu_nvml):
+    first = MainWindow(qsettings, runs_root=runs_root, gpu_monitor=GpuMonitor(no_gpu_nvml))
+    qtbot.addWidget(first)
+    first.show()
+    with qtbot.waitSignal(first.dataset_tab.sig_dataset_loaded, timeout=30_000):
+        first.open_paths([str(QUICKSTART)])
+    first.resize(700, 520)  # inside the offscreen 800x600 screen
+    size = first.size()
+    first.train_tab.steps_spin.setValue(77)
+    first.train_tab.lora_r_spin.setValue(8)
+    first.tabs.setCurrentWidget(first.train_tab)
+    first.close()
+
+    second = MainWindow(qsettings, runs_root=runs_root, gpu_monitor=GpuMonitor(no_gpu_nvml))
+    qtbot.addWidget(second)
+    assert second.tabs.currentWidget() is second.train_tab
+    assert second.size() == size
+    assert second.train_tab.steps_spin.value() == 77
+    assert second.train_tab.settings_overrides() == {"model": None, "steps": 77, "lora": {"r": 8}}
+    qtbot.waitUntil(lambda: second.dataset_tab.path == str(QUICKSTART.resolve()), timeout=30_000)
+    assert second.train_tab.dataset_path == str(QUICKSTART.resolve())
+
+
+def test_settings_show_the_engine_defaults_and_help(window):
+    train = window.train_tab
+    assert train.settings_overrides() == {"model": None}
+    assert train.lr_spin.text() == "2.0e-04"
+    assert train.lora_r_spin.value() == 16 and train.lora_alpha_spin.value() == 32
+    assert train.batch_spin.text() == "auto"
+    assert train.steps_spin.text() == "auto (1 epoch)"
+    assert train.max_length_spin.value() == 1024
+    assert "Adapter rank" in train.lora_r_spin.toolTip()
+    assert "Default: 16" in train.lora_r_spin.toolTip()
+    train.batch_spin.setValue(8)
+    train.checkpoint_spin.setValue(0)
+    assert train.settings_overrides() == {"model": None, "batch_size": 8, "checkpoint_every": 0}
+    train.set_model("qwen2.5-3b")
+    assert train.model_value() == "qwen2.5-3b"
+    train.model_combo.setEditText("org/some-model")
+    assert train.model_value() == "org/some-model"
+
+
+def test_tabs_without_their_engine_part_are_disabled_and_say_what_they_will_do(window):
+    for page in (window.multirun_tab, window.export_tab):
+        index = window.tabs.indexOf(page)
+        assert not window.tabs.isTabEnabled(index)
+        assert "Not available yet" in window.tabs.tabToolTip(index)
+        assert "Not available yet" in page.page.missing_label.text()
+        assert page.findChildren(QAbstractButton) == []  # nothing fake to click
+
+
+def test_run_curves_are_read_back_from_events_jsonl(tmp_path):
+    lines = [
+        {
+            "type": "hello",
+            "time": 1,
+            "protocol": 1,
+            "engine_version": "x",
+            "torch_version": "y",
+            "device": "cpu",
+            "pid": 1,
+        },
+        *(
+            {
+                "type": "step",
+                "time": 1,
+                "step": i,
+                "total": 3,
+                "loss": 3.0 - i,
+                "lr": 1e-4,
+                "grad_norm": 1.0,
+                "tokens_per_s": 1.0,
+                "elapsed": 1.0,
+                "eta": 1.0,
+            }
+            for i in (1, 2, 3)
+        ),
+        {"type": "eval", "time": 1, "step": 3, "eval_loss": None},
+        {"type": "finished", "time": 1, "status": "completed", "result": {}},
+    ]
+    text = "".join(json.dumps(line) + "\n" for line in lines) + '{"type": "step", "ste'
+    (tmp_path / "events.jsonl").write_text(text, encoding="utf-8")
+
+    curves = read_run_curves(tmp_path)
+
+    assert curves.steps == [1, 2, 3] and curves.losses == [2.0, 1.0, 0.0]
+    assert curves.eval_steps == [3] and curves.eval_losses[0] != curves.eval_losses[0]  # NaN
+    assert curves.status == "completed"
+    assert read_run_curves(tmp_path / "missing").steps == []
+
+
+@needs_bundled_model()
+def test_the_smoke_test_trains_and_saves_a_screenshot(tmp_path):
+    shot = tmp_path / "smoke.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BACKPROPAGATE_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "--smoke-test", str(shot), "--smoke-steps", "2"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "smoke test passed" in out.stdout
+    assert shot.stat().st_size > 10_000
+    assert not (tmp_path / "runs").exists()  # the smoke test keeps its runs to itself
+
+
+def test_a_failing_smoke_test_exits_non_zero_with_a_reason(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BACKPROPAGATE_HOME": str(tmp_path)}
+    bad = tmp_path / "notes.docx"
+    bad.write_text("x", encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "app", str(bad), "--smoke-test", str(tmp_path / "x.png")],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    assert (
+        "smoke test FAILED: dataset refused: notes.docx: .docx files are not supported."
+        in out.stderr
+    )
+    assert not Path(tmp_path / "x.png").exists()
