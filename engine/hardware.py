@@ -164,19 +164,31 @@ def resolve_auto(settings: Settings, hw: Hardware, model_params_b: float | None)
         )
 
     use_unsloth = settings.use_unsloth
-    unsloth_installed = importlib.util.find_spec("unsloth") is not None
-    if use_unsloth == "auto":
-        use_unsloth = bool(gpu and unsloth_installed)
-        reasons["use_unsloth"] = ("CUDA and unsloth present" if use_unsloth
-                                  else "needs CUDA and the unsloth extra")
-    elif use_unsloth and not (gpu and unsloth_installed):
-        missing = "a CUDA GPU" if not gpu else "the unsloth package"
-        logger.warning("use_unsloth was asked for but needs %s; using plain PEFT", missing)
-        reasons["use_unsloth"] = f"asked for, but needs {missing}: using plain PEFT"
-        use_unsloth = False
+    if use_unsloth:
+        # unsloth is tried only on CUDA (it patches transformers on import); any failure to
+        # import it falls back to plain PEFT with the reason in the log and in job.json.
+        problem = _unsloth_problem() if gpu else "needs a CUDA GPU"
+        if problem is None:
+            use_unsloth = True
+            reasons["use_unsloth"] = "CUDA and unsloth present"
+        else:
+            if settings.use_unsloth is True:
+                logger.warning("use_unsloth was asked for but %s; using plain PEFT", problem)
+            reasons["use_unsloth"] = f"{problem}: using plain PEFT"
+            use_unsloth = False
 
     return Choices(hw.device, precision, int(batch_size), bool(checkpointing),
                    bool(load_in_4bit), bool(use_unsloth), reasons)
+
+
+def _unsloth_problem() -> str | None:
+    if importlib.util.find_spec("unsloth") is None:
+        return "needs the unsloth extra (not installed)"
+    try:
+        import unsloth  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - version clashes surface as many error types
+        return f"unsloth failed to import ({type(exc).__name__}: {exc})"
+    return None
 
 
 def _unavailable(setting: str, package: str, fix: str) -> Exception:
