@@ -89,6 +89,22 @@ def load_quickstart() -> list[list[dict[str, str]]]:
     return conversations
 
 
+def chat_ids(tokenizer, messages: list[dict[str, str]], **kwargs) -> list[int]:
+    """Render ``messages`` with the chat template and return the token ids.
+
+    Args:
+        tokenizer: The tokenizer with the chat template.
+        messages: The conversation.
+        **kwargs: Extra arguments for ``apply_chat_template``.
+
+    Returns:
+        The token ids.
+    """
+    return tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, **kwargs)[
+        "input_ids"
+    ]
+
+
 def greedy_answer(model, tokenizer, messages: list[dict[str, str]], max_new_tokens: int = 48):
     """Generate the assistant's reply to ``messages`` greedily.
 
@@ -200,9 +216,9 @@ def test_assistant_mask_marks_exactly_the_answers(tokenizer, messages) -> None:
     for i, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
-        start = len(tokenizer.apply_chat_template(messages[:i], add_generation_prompt=True))
+        start = len(chat_ids(tokenizer, messages[:i], add_generation_prompt=True))
         # The answered conversation ends with "<|im_end|>" then "\n", which is one token.
-        end = len(tokenizer.apply_chat_template(messages[: i + 1])) - 1
+        end = len(chat_ids(tokenizer, messages[: i + 1])) - 1
         assert ids[end - 1] == tokenizer.convert_tokens_to_ids("<|im_end|>")
         expected[start:end] = [1] * (end - start)
         answers.append(message["content"] + "<|im_end|>")
