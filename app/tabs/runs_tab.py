@@ -64,7 +64,18 @@ class RunCurves:
     losses: list[float] = field(default_factory=list)
     eval_steps: list[float] = field(default_factory=list)
     eval_losses: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
     status: str | None = None
+    # Checkpoint folder name -> the step it holds.
+    checkpoints: dict[str, float] = field(default_factory=dict)
+
+    def until(self, last_step: float) -> RunCurves:
+        """The curves cut at ``last_step``: what a run resumed from that step starts with."""
+        keep = sum(1 for step in self.steps if step <= last_step)
+        keep_eval = sum(1 for step in self.eval_steps if step <= last_step)
+        return RunCurves(self.steps[:keep], self.losses[:keep], self.eval_steps[:keep_eval],
+                         self.eval_losses[:keep_eval], self.rates[:keep], self.status,
+                         dict(self.checkpoints))
 
 
 def read_run_curves(run_dir: str | Path) -> RunCurves:
@@ -85,13 +96,16 @@ def read_run_curves(run_dir: str | Path) -> RunCurves:
     for event in events:
         kind = event["type"]
         if kind == "step" and event.get("step") is not None:
-            loss = event.get("loss")
+            loss, rate = event.get("loss"), event.get("lr")
             curves.steps.append(event["step"])
             curves.losses.append(math.nan if loss is None else loss)
+            curves.rates.append(math.nan if rate is None else rate)
         elif kind == "eval" and event.get("step") is not None:
             value = event.get("eval_loss")
             curves.eval_steps.append(event["step"])
             curves.eval_losses.append(math.nan if value is None else value)
+        elif kind == "checkpoint" and event.get("step") is not None:
+            curves.checkpoints[Path(str(event.get("path"))).name] = event["step"]
         elif kind == "finished":
             curves.status = event.get("status")
     return curves

@@ -46,6 +46,7 @@ from app.engine_process import (
     EngineProcess,
     default_runs_root,
 )
+from app.tabs.runs_tab import read_run_curves
 from app.widgets.error_banner import ErrorBanner
 from app.widgets.loss_plot import PALETTE, LossPlot
 from engine.config import Settings
@@ -581,6 +582,8 @@ class TrainTab(QWidget):
         elif kind == "config":
             self.run_id = event.get("run_id")
             self._append_log(f"Run {self.run_id} in {event.get('run_dir')}")
+            if event.get("resumed"):
+                self._replay_history(event.get("run_dir"), event.get("resumed_from"))
             choices = dict(event.get("choices") or {})
             reasons = choices.pop("reasons", None) or {}
             for name, choice in choices.items():
@@ -614,6 +617,22 @@ class TrainTab(QWidget):
             self._append_log(
                 f"Finished: {event.get('status')}, final loss {_number(result.get('final_loss'))}"
             )
+
+    def _replay_history(self, run_dir: str | None, checkpoint: str | None) -> None:
+        """Redraws a resumed run's curves up to the checkpoint it resumes from, so the plot
+        shows the whole run rather than only what comes after the restart."""
+        if not run_dir or not checkpoint:
+            return
+        curves = read_run_curves(run_dir)
+        last_step = curves.checkpoints.get(checkpoint)
+        if last_step is None:
+            self._append_log(f"No history found for checkpoint {checkpoint}")
+            return
+        past = curves.until(last_step)
+        self.loss_plot.extend("train", past.steps, past.losses)
+        self.lr_plot.extend("lr", past.steps, past.rates)
+        self.loss_plot.extend("eval", past.eval_steps, past.eval_losses)
+        self._append_log(f"Curves redrawn from the first {len(past.steps)} steps of this run")
 
     def _on_engine_log(self, text: str) -> None:
         self._append_log(text)

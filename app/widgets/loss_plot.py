@@ -193,6 +193,13 @@ class LossPlot(QWidget):
         series = self._series.get(key)
         return series.n if series else 0
 
+    def points(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The curve's x and y values (copies; empty for an unknown key)."""
+        series = self._series.get(key)
+        if series is None:
+            return np.empty(0), np.empty(0)
+        return series.x[: series.n].copy(), series.y[: series.n].copy()
+
     def drawn_count(self, key: str) -> int:
         """How many points the curve on screen has been given (lags ``point_count``)."""
         series = self._series.get(key)

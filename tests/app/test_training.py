@@ -159,6 +159,18 @@ def test_pause_resume_and_stop_from_the_buttons(window, qtbot, chat_data):
     run_dir = window.runs_tab.runs_root / run_id
     assert (run_dir / "adapter").is_dir()
     assert train.start_button.isEnabled()
+    stopped_at = train.last_step["step"]
+
+    # Resuming from the Runs view continues the run, and the plot shows it from step 1.
+    qtbot.waitUntil(lambda: run_id in window.runs_tab.run_ids(), timeout=30_000)
+    window.runs_tab.select_runs([run_id])
+    click(qtbot, window.runs_tab.resume_button)
+    wait_for_steps(qtbot, train, stopped_at + 1)
+    xs, _ = train.loss_plot.points("train")
+    assert list(xs[: stopped_at + 1]) == list(range(1, stopped_at + 2))
+    assert train.run_id == run_id
+    with qtbot.waitSignal(train.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+        click(qtbot, train.stop_button)
 
 
 def test_killing_the_worker_shows_an_error_and_fails_the_run(
