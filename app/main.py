@@ -80,10 +80,30 @@ def main(argv: list[str] | None = None) -> int:
         return smoke.run(app)
 
     window = MainWindow(QSettings(ORGANIZATION, APP_NAME))
+    install_interrupt_handler(app, window)
     window.show()
     if args.path:
         window.open_paths([args.path])
     return app.exec()
+
+
+def install_interrupt_handler(app, window) -> None:
+    """Ctrl+C in the terminal that started the app quits it the way closing it would, but
+    without asking: a run in progress is stopped and saved first (resumable), and a second
+    Ctrl+C cancels the run and quits at once. Qt's event loop does not return to Python on
+    its own, so a short timer lets the interpreter see the signal."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        QTimer.singleShot(0, window.quit_from_terminal)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    wake = QTimer(app)
+    wake.setInterval(200)
+    wake.timeout.connect(lambda: None)
+    wake.start()
 
 
 def apply_style(app) -> None:

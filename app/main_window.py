@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APP_NAME)
         self._shown_once = False
         self._close_after_run = False
+        self._force_close = False  # closing without asking (a second Ctrl+C)
 
         # Widgets
         self.setWindowTitle(APP_NAME)
@@ -138,7 +139,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._after_first_paint)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        if self.train_tab.is_running():
+        if self.train_tab.is_running() and not self._force_close:
             answer = self.ask_close_during_run()
             if answer == CLOSE_KEEP_RUNNING:
                 event.ignore()
@@ -159,6 +160,27 @@ class MainWindow(QMainWindow):
         self.runs_tab.shutdown()
         self.train_tab.engine.shutdown()
         super().closeEvent(event)
+
+    def quit_from_terminal(self) -> None:
+        """Ctrl+C from the terminal: stop and save a run in progress, then close; a second
+        Ctrl+C while that save is going on cancels the run and closes now."""
+        if not self.train_tab.is_running():
+            logger.info("interrupted from the terminal: closing")
+            self.close()
+            return
+        if self._close_after_run:
+            logger.warning("interrupted again: cancelling the run and closing now")
+            self._close_after_run = False
+            self._force_close = True
+            self.train_tab.engine.cancel()
+            self.train_tab.engine.shutdown()
+            self.close()
+            return
+        logger.info("interrupted from the terminal: stopping the run and saving, then closing "
+                    "(Ctrl+C again to cancel without saving)")
+        self._close_after_run = True
+        self.train_tab.engine.stop()
+        self.statusBar().showMessage("Stopping the run and saving before closing…")
 
     def ask_close_during_run(self) -> str:
         """Asks whether to stop and save, cancel, or keep the run going; returns the answer."""
@@ -209,6 +231,7 @@ class MainWindow(QMainWindow):
     # ---- Wiring
 
     def _after_first_paint(self) -> None:
+        logger.info("window ready")
         for plot in self.findChildren(LossPlot):
             plot.ensure_built()
         self.gauges.start()

@@ -176,3 +176,24 @@ def test_a_failing_smoke_test_exits_non_zero_with_a_reason(tmp_path):
         in out.stderr
     )
     assert not Path(tmp_path / "x.png").exists()
+
+
+def test_ctrl_c_in_the_terminal_closes_the_app(tmp_path):
+    """SIGINT reaches the Qt event loop: the app closes cleanly and exits 0."""
+    import signal
+    import time
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
+           "BACKPROPAGATE_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "app"], cwd=REPO_ROOT, env=env,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        for line in process.stderr:
+            if "window ready" in line or time.monotonic() > deadline:
+                break
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert "interrupted from the terminal: closing" in process.stderr.read()
+    finally:
+        process.kill()

@@ -202,3 +202,18 @@ def test_killing_the_worker_shows_an_error_and_fails_the_run(
     assert row["status"] in ("failed", "interrupted")
     window.runs_tab.select_runs([run_id])
     assert window.runs_tab.resume_button.isEnabled()
+
+
+def test_ctrl_c_during_a_run_stops_and_saves_then_closes(window, qtbot, chat_data):
+    train = window.train_tab
+    load_dataset(window, qtbot, chat_data)
+    configure(window, steps=500)
+    click(qtbot, train.start_button)
+    wait_for_steps(qtbot, train, 1)
+
+    with qtbot.waitSignal(train.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        window.quit_from_terminal()
+    status, run_id = finished.args
+    assert status == "stopped"
+    assert (window.runs_tab.runs_root / run_id / "adapter").is_dir()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
