@@ -91,7 +91,7 @@ def run_trl(data: Path, out: Path) -> float:
 
     config = SFTConfig(
         output_dir=str(out), num_train_epochs=1, per_device_train_batch_size=BATCH,
-        learning_rate=LR, max_length=MAX_LEN, logging_steps=1, report_to="none",
+        learning_rate=LR, max_length=MAX_LEN, report_to="none",
         save_strategy="no", use_cpu=not cuda, bf16=cuda, gradient_checkpointing=cuda,
         seed=42,
     )
