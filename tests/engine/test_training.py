@@ -214,3 +214,17 @@ def test_quickstart_fine_tune_answers_the_trained_questions(bundled_model, quick
 # Settings that make the bundled model learn the quickstart answers verbatim.
 QUICKSTART = {"steps": 60, "learning_rate": 2e-3, "batch_size": 4, "checkpoint_every": 0,
               "eval_every": 0, "lora": {"dropout": 0.0}}
+
+
+@pytest.mark.skipif(not _installed("tensorboard"), reason="tensorboard not installed")
+def test_report_to_tensorboard_logs_every_step(bundled_model, quickstart, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = Trainer(str(bundled_model), report_to=["tensorboard"], **FAST).train(
+        quickstart, steps=3, output=tmp_path)
+    events = EventAccumulator(str(tmp_path / result.run_id / "tensorboard"))
+    events.Reload()
+    logged = [(e.step, e.value) for e in events.Scalars("train/loss")]
+    assert [step for step, _ in logged] == [1, 2, 3]
+    assert [v for _, v in logged] == pytest.approx([v for _, v in result.loss_history],
+                                                   rel=1e-6)
