@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     from engine.logs import setup_logging
 
     setup_logging(args.verbose)
+    if not sys.stderr.isatty():
+        # Download and loading bars redraw with carriage returns: useful on a terminal,
+        # a pile of half-lines in a log file or CI output.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     handler = _COMMANDS[args.command]
     try:
         return handler(args)

@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("engine.worker: no stdout to write events to\n")
         return protocol.EXIT_RUNTIME_FAILURE
     out.reconfigure(encoding="utf-8", newline="\n")
+    # NOTE: tqdm bars redraw with carriage returns, which a log pane shows as a pile of
+    # half-lines; the worker reports progress through step events instead.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     setup_logging(args.verbose or os.environ.get("BACKPROPAGATE_VERBOSE") == "1")
 
     def write_stdout(event: dict[str, Any]) -> None:

@@ -242,12 +242,13 @@ class TrainTab(QWidget):
 
         # Layout: left column
         model_box = QGroupBox("Model", self)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model_combo, 1)
-        model_row.addWidget(self.model_folder_button)
+        # The combo gets the whole width: preset names are long and the column is narrow.
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.model_note_label, 1)
+        note_row.addWidget(self.model_folder_button, 0, Qt.AlignmentFlag.AlignTop)
         model_layout = QVBoxLayout(model_box)
-        model_layout.addLayout(model_row)
-        model_layout.addWidget(self.model_note_label)
+        model_layout.addWidget(self.model_combo)
+        model_layout.addLayout(note_row)
 
         data_box = QGroupBox("Dataset", self)
         QVBoxLayout(data_box).addWidget(self.dataset_label)

@@ -115,6 +115,9 @@ def test_protocol_stream_commands_and_stop(bundled_model, quickstart, tmp_path):
     # stdout carried protocol lines only; logs went to stderr with the run id.
     assert all(line.startswith('{"type":') for line in worker.raw)
     assert any(f"[{run_dir.name}]" in line for line in worker.stderr)
+    # No tqdm bars ("  0%|    | 0/39"): the app shows stderr in a log pane, and a bar that
+    # redraws with carriage returns becomes a pile of half-lines there.
+    assert not any("%|" in line for line in worker.stderr)
 
 
 def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(bundled_model, quickstart,
