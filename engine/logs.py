@@ -60,6 +60,20 @@ def setup_logging(verbose: bool = False, stream=None) -> None:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+def adopt_library_loggers() -> None:
+    """Routes transformers' and huggingface_hub's logs through our handlers; idempotent.
+
+    Both libraries attach a stderr handler of their own when first imported, which prints
+    every line a second time, without the run id and past the redaction filter (transformers
+    also stops propagating unless ``CI`` is set). Call this after they are imported.
+    """
+    for name in ("transformers", "huggingface_hub"):
+        library = logging.getLogger(name)
+        for handler in list(library.handlers):
+            library.removeHandler(handler)
+        library.propagate = True
+
+
 def set_run(run_id: str, run_dir: Path | None = None) -> None:
     """Tags later log lines with ``run_id`` and copies them into the run's ``log.txt``."""
     _context.run_id = run_id

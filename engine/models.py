@@ -16,6 +16,7 @@ from typing import Any
 from engine.config import LoraSettings
 from engine.errors import BackpropError
 from engine.hardware import Choices, Hardware
+from engine.logs import adopt_library_loggers
 from engine.presets import BUNDLED, BUNDLED_MODEL_DIR, DEFAULT_GPU_MODEL, preset
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def read_model_config(model: str) -> dict[str, Any]:
     try:
         from transformers import AutoConfig
 
+        adopt_library_loggers()
         return AutoConfig.from_pretrained(model).to_dict()
     except Exception as exc:  # noqa: BLE001 - any failure here means "not reachable"
         raise _not_found(model, exc) from None
@@ -92,6 +94,7 @@ def estimate_params_b(config: dict[str, Any]) -> float | None:
 def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 
+    adopt_library_loggers()
     try:
         tokenizer = AutoTokenizer.from_pretrained(model)
     except OSError as exc:
@@ -193,10 +196,16 @@ def _load_unsloth(model: str, choices: Choices, dtype: Any, max_length: int) -> 
 
 def _not_found(model: str, exc: Exception) -> BackpropError:
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-    hint = ("This machine is offline (HF_HUB_OFFLINE=1): download the model elsewhere and "
-            "pass its folder." if offline else
-            "Check the id on huggingface.co (gated models need `huggingface-cli login`), or "
-            "pass a local folder.")
+    unreachable = "connect" in str(exc).lower()
+    if offline:
+        hint = ("This machine is offline (HF_HUB_OFFLINE=1): download the model elsewhere and "
+                "pass its folder.")
+    elif unreachable:
+        hint = ("huggingface.co cannot be reached from here and the model is not in the "
+                "local cache: check the connection (or proxy), or pass a local folder.")
+    else:
+        hint = ("Check the id on huggingface.co (gated models need `huggingface-cli login`), "
+                "or pass a local folder.")
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return BackpropError("MODEL_NOT_FOUND", f"cannot load {model!r}: {first_line}",
                          where="model", hint=hint)
