@@ -8,7 +8,6 @@ so a process killed mid-write leaves the previous checkpoint as the latest valid
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import BackpropError
-from engine.runs import atomic_write_text, fsync_dir
+from engine.runs import atomic_write_text, file_sha256, fsync_dir
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def save_checkpoint(checkpoints_dir: Path, step: int, model: Any, state: dict[st
     for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
         _fsync_file(path)
         files[path.relative_to(tmp).as_posix()] = {"size": path.stat().st_size,
-                                                   "sha256": _sha256(path)}
+                                                   "sha256": file_sha256(path)}
     manifest = {"format": FORMAT_VERSION, "step": step, "created": time.time(),
                 "files": files, **info}
     atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2))
@@ -91,7 +90,7 @@ def verify_checkpoint(path: Path) -> dict[str, Any]:
         file = path / name
         if not file.is_file():
             raise BackpropError("CHECKPOINT_INVALID", f"{name} is missing", where=str(path))
-        if file.stat().st_size != meta["size"] or _sha256(file) != meta["sha256"]:
+        if file.stat().st_size != meta["size"] or file_sha256(file) != meta["sha256"]:
             raise BackpropError("CHECKPOINT_INVALID", f"{name} does not match the manifest",
                                 where=str(path))
     return manifest
@@ -137,14 +136,6 @@ def prune(checkpoints_dir: Path, keep: int) -> None:
     """Keeps this run's ``keep`` newest checkpoints; older ones of the same run go."""
     for path in list_checkpoints(checkpoints_dir)[:-keep]:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fsync_file(path: Path) -> None:

@@ -151,6 +151,11 @@ _SPECS = [
         "Raise data.max_length if the cut parts matter, or split long records.",
     ),
     ErrorSpec(
+        "DATA_CHANGED",
+        "The dataset file changed since the run started (a warning on resume).",
+        "Resume with the original file for an exact continuation, or start a new run.",
+    ),
+    ErrorSpec(
         "DATA_ONE_FILE",
         "Several files were dropped; a run trains on one file.",
         "Drop one file, or merge the files into one JSONL file first.",

@@ -14,7 +14,7 @@ from engine.config import resolve_settings
 from engine.data import load_dataset
 from engine.errors import BackpropError
 from engine.models import resolve_model_name
-from engine.runs import JOB_FILE, RunStore, summarise_run
+from engine.runs import JOB_FILE, RunStore, file_sha256, summarise_run
 
 JOB_VERSION = 1
 
@@ -71,7 +71,8 @@ def open_run(job: dict[str, Any]) -> tuple[Path, dict[str, Any], bool]:
     load_dataset(data, strict=not settings.data.skip_invalid)
     if settings.model:
         resolve_model_name(settings.model, cuda=False)  # a missing folder fails here, too
+    # The fingerprint lets a resume notice that the file changed under the run.
     run_dir = store.create({"job_version": JOB_VERSION, "data": str(data.resolve()),
-                            "settings": settings.to_dict()})
+                            "data_sha256": file_sha256(data), "settings": settings.to_dict()})
     saved = json.loads((run_dir / JOB_FILE).read_text(encoding="utf-8"))
     return run_dir, saved, False

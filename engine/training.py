@@ -34,7 +34,7 @@ from engine.config import Settings
 from engine.data import IGNORE_INDEX, Example, load_dataset, render_records, split_eval
 from engine.errors import BackpropError
 from engine.protocol import PROTOCOL_VERSION, make_event
-from engine.runs import EventLog, atomic_write_text, fsync_dir
+from engine.runs import EventLog, atomic_write_text, file_sha256, fsync_dir
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +210,7 @@ class _Session:
                 raise BackpropError("CHECKPOINT_NOT_FOUND", f"run {self.run_id} has no complete "
                                     "checkpoint", where=str(self.run_dir / "checkpoints"))
             checkpoint = found[0]
+            self._check_data_unchanged()
 
         # Validate everything the user gave us before any weights load.
         dataset = load_dataset(self.job["data"], strict=not s.data.skip_invalid)
@@ -285,6 +286,20 @@ class _Session:
 
         self.trackers = open_trackers(s.report_to, self.run_dir, s.to_dict(), self.emit)
         return self._train()
+
+    def _check_data_unchanged(self) -> None:
+        """A resume needs the file the run started on; a changed one is trained, with a warning."""
+        path = Path(self.job["data"])
+        if not path.is_file():
+            raise BackpropError("DATA_NOT_FOUND", f"run {self.run_id} trained on {path}, which "
+                                "is no longer there", where="data",
+                                hint="Put the file back at that path to resume the run.")
+        expected = self.job.get("data_sha256")
+        if expected and file_sha256(path) != expected:
+            self.emit("warning", code="DATA_CHANGED",
+                      message=f"{path.name} changed since the run started; the remaining steps "
+                              "train on its new contents, so the result will differ from an "
+                              "uninterrupted run")
 
     def _save_resolved_job(self, model_path: str, choices: Any) -> None:
         import json

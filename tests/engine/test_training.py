@@ -228,3 +228,32 @@ def test_report_to_tensorboard_logs_every_step(bundled_model, quickstart, tmp_pa
     assert [step for step, _ in logged] == [1, 2, 3]
     assert [v for _, v in logged] == pytest.approx([v for _, v in result.loss_history],
                                                    rel=1e-6)
+
+
+def test_resume_notices_a_changed_or_missing_dataset(bundled_model, quickstart, tmp_path):
+    data = tmp_path / "data.jsonl"
+    data.write_text(quickstart.read_text())
+    trainer = Trainer(str(bundled_model), **FAST)
+
+    def stop_at_two(event):
+        if event["type"] == "step" and event["step"] == 2:
+            trainer.stop()
+
+    first = trainer.train(data, steps=6, output=tmp_path / "runs", on_event=stop_at_two)
+    assert first.status == "stopped"
+    job = json.loads((tmp_path / "runs" / first.run_id / "job.json").read_text())
+    assert len(job["data_sha256"]) == 64
+
+    moved = data.rename(tmp_path / "elsewhere.jsonl")
+    with pytest.raises(BackpropError) as info:
+        Trainer().resume(first.run_id, output=tmp_path / "runs")
+    assert info.value.code == "DATA_NOT_FOUND" and "Put the file back" in info.value.hint
+
+    # Edited in between: the run goes on, and says the result is no longer exact.
+    moved.rename(data)
+    with data.open("a") as handle:
+        handle.write(quickstart.read_text().splitlines()[0] + "\n")
+    events = []
+    resumed = Trainer().resume(first.run_id, output=tmp_path / "runs", on_event=events.append)
+    assert resumed.status == "completed" and resumed.steps == 6
+    assert [e["code"] for e in events if e["type"] == "warning"] == ["DATA_CHANGED"]
