@@ -215,7 +215,8 @@ class _Session:
         # Validate everything the user gave us before any weights load.
         dataset = load_dataset(self.job["data"], strict=not s.data.skip_invalid)
         for problem in dataset.problems:
-            self.emit("warning", code=problem.code, message=f"skipped {problem.message}")
+            self.emit("warning", code=problem.code, where=problem.where,
+                      message=f"skipped {problem.where}: {problem.message}")
         hw = hardware.probe()
         model_path, model_reason = models.resolve_model_name(s.model, hw.cuda)
         logger.info("model: %s (%s)", model_path, model_reason)

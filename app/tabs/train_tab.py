@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -134,6 +135,7 @@ class TrainTab(QWidget):
         # Attributes
         self.runs_root = runs_root
         self.dataset_path: str | None = None
+        self.dataset_problems = 0  # invalid records the Dataset tab found in it
         self.run_id: str | None = None
         self.last_step: dict[str, Any] | None = None
         self.last_eval: float | None = None
@@ -173,6 +175,10 @@ class TrainTab(QWidget):
         self.model_note_label.setStyleSheet("color: #555;")
         self.dataset_label = QLabel("No dataset: drop a file on the window.", self)
         self.dataset_label.setWordWrap(True)
+        self.dataset_warning_label = QLabel(self)
+        self.dataset_warning_label.setWordWrap(True)
+        self.dataset_warning_label.setStyleSheet("color: #a15c00;")
+        self.dataset_warning_label.hide()
 
         # Widgets: settings, each with its default and help from engine.config
         self.steps_spin = self._int_setting("steps", 0, 1_000_000, special="auto (1 epoch)")
@@ -195,6 +201,8 @@ class TrainTab(QWidget):
         )
         self.precision_combo = self._choice_setting("precision", ["auto", "fp32", "bf16", "fp16"])
         self.seed_spin = self._int_setting("seed", 0, 2**31 - 1)
+        self.skip_invalid_check = QCheckBox("skip them", self)
+        self._register("data.skip_invalid", self.skip_invalid_check)
         self.reset_button = QPushButton("Reset to defaults", self)
 
         # Widgets: run controls
@@ -251,7 +259,9 @@ class TrainTab(QWidget):
         model_layout.addLayout(note_row)
 
         data_box = QGroupBox("Dataset", self)
-        QVBoxLayout(data_box).addWidget(self.dataset_label)
+        data_layout = QVBoxLayout(data_box)
+        data_layout.addWidget(self.dataset_label)
+        data_layout.addWidget(self.dataset_warning_label)
 
         settings_box = QGroupBox("Settings", self)
         form = QFormLayout(settings_box)
@@ -267,6 +277,7 @@ class TrainTab(QWidget):
         form.addRow("LR schedule:", self.scheduler_combo)
         form.addRow("Precision:", self.precision_combo)
         form.addRow("Seed:", self.seed_spin)
+        form.addRow("Invalid records:", self.skip_invalid_check)
         form.addRow("", self.reset_button)
 
         left = QWidget(self)
@@ -281,7 +292,10 @@ class TrainTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(300)
+        # Wide enough for the settings and a vertical scroll bar, which on a short screen
+        # would otherwise cover the spin boxes' arrows.
+        scroll.setMinimumWidth(max(300, left.minimumSizeHint().width()
+                                   + scroll.verticalScrollBar().sizeHint().width()))
         scroll.setMaximumWidth(420)
 
         # Layout: right column
@@ -348,6 +362,7 @@ class TrainTab(QWidget):
         self.stop_button.clicked.connect(lambda: self.engine.stop())
         self.cancel_button.clicked.connect(lambda: self.engine.cancel())
         self.smoothing_spin.valueChanged.connect(self.loss_plot.set_smoothing)
+        self.skip_invalid_check.toggled.connect(self._update_dataset_warning)
         self.engine.sig_events_received.connect(self._on_engine_events)
         self.engine.sig_log_received.connect(self._on_engine_log)
         self.engine.sig_error_occurred.connect(self._on_engine_error)
@@ -367,11 +382,13 @@ class TrainTab(QWidget):
     def set_dataset(self, path: str, summary: dict[str, Any] | None = None) -> None:
         """Uses this file for the next run (a run in progress keeps its own data)."""
         self.dataset_path = path
+        self.dataset_problems = int((summary or {}).get("problem_count") or 0)
         text = Path(path).name
         if summary:
             text += f" · {summary.get('format', '?')} · {summary.get('rows', '?')} records"
         self.dataset_label.setText(text)
         self.dataset_label.setToolTip(path)
+        self._update_dataset_warning()
         self._update_buttons()
 
     def model_value(self) -> str | None:
@@ -461,6 +478,21 @@ class TrainTab(QWidget):
 
     # ---- Settings widgets
 
+    def _update_dataset_warning(self) -> None:
+        """Says before Start what the engine would say after it: invalid records stop a run
+        unless they are skipped."""
+        count = self.dataset_problems
+        if not count:
+            self.dataset_warning_label.hide()
+            return
+        if self.skip_invalid_check.isChecked():
+            text = f"{count} invalid record(s) will be skipped and reported."
+        else:
+            text = (f"{count} invalid record(s): the run will refuse this file. Fix them (the "
+                    "Dataset tab lists them) or tick “skip them” below.")
+        self.dataset_warning_label.setText(text)
+        self.dataset_warning_label.show()
+
     def _register(self, dotted: str, widget: QWidget) -> None:
         default = setting_default(dotted)
         shown = "empty" if default is None else default
@@ -485,6 +517,8 @@ class TrainTab(QWidget):
 
     @staticmethod
     def _widget_value(dotted: str, widget: QWidget) -> Any:
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
         if isinstance(widget, QComboBox):
             return widget.currentText()
         if isinstance(widget, QDoubleSpinBox):
@@ -498,7 +532,9 @@ class TrainTab(QWidget):
 
     @staticmethod
     def _set_widget_value(dotted: str, widget: QWidget, value: Any) -> None:
-        if isinstance(widget, QComboBox):
+        if isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QComboBox):
             widget.setCurrentText(str(value))
         elif isinstance(widget, QDoubleSpinBox):
             widget.setValue(float(value))

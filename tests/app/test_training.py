@@ -217,3 +217,28 @@ def test_ctrl_c_during_a_run_stops_and_saves_then_closes(window, qtbot, chat_dat
     assert status == "stopped"
     assert (window.runs_tab.runs_root / run_id / "adapter").is_dir()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+
+
+def test_invalid_records_are_flagged_before_start_and_skipped_when_asked(
+    window, qtbot, chat_data, tmp_path
+):
+    train = window.train_tab
+    data = tmp_path / "some-bad.jsonl"
+    data.write_text(chat_data.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    load_dataset(window, qtbot, data)
+    configure(window, steps=2)
+
+    # The Train tab says what the engine would do with it, and what to change.
+    assert train.dataset_warning_label.isVisibleTo(train)
+    assert "will refuse" in train.dataset_warning_label.text()
+    train.skip_invalid_check.setChecked(True)
+    assert "will be skipped" in train.dataset_warning_label.text()
+
+    with qtbot.waitSignal(train.sig_run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        click(qtbot, train.start_button)
+    status, run_id = finished.args
+    assert status == "completed", train.banner.details()
+    job = json.loads((window.runs_tab.runs_root / run_id / "job.json").read_text())
+    assert job["settings"]["data"]["skip_invalid"] is True
+    events = (window.runs_tab.runs_root / run_id / "events.jsonl").read_text()
+    assert "some-bad.jsonl:61" in events  # the skipped line is reported with its number

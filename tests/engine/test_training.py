@@ -257,3 +257,25 @@ def test_resume_notices_a_changed_or_missing_dataset(bundled_model, quickstart, 
     resumed = Trainer().resume(first.run_id, output=tmp_path / "runs", on_event=events.append)
     assert resumed.status == "completed" and resumed.steps == 6
     assert [e["code"] for e in events if e["type"] == "warning"] == ["DATA_CHANGED"]
+
+
+def test_skip_invalid_trains_on_the_rest_and_names_each_skipped_line(
+        bundled_model, quickstart, tmp_path):
+    data = tmp_path / "mixed.jsonl"
+    lines = quickstart.read_text().splitlines()
+    data.write_text("\n".join([lines[0], '{"conversations": [{"from": "robot"}]}', *lines[1:]])
+                    + "\n")
+    with pytest.raises(BackpropError) as info:
+        Trainer(str(bundled_model), **FAST).train(data, steps=1, output=tmp_path)
+    assert info.value.code == "DATA_LINE_INVALID" and info.value.where == "mixed.jsonl:2"
+    assert not any((tmp_path).glob("2*"))  # refused before a run folder was made
+
+    events = []
+    result = Trainer(str(bundled_model), data={"skip_invalid": True}, **FAST).train(
+        data, steps=1, output=tmp_path, on_event=events.append)
+    assert result.status == "completed"
+    warnings = [e for e in events if e["type"] == "warning"]
+    assert [(w["code"], w["where"]) for w in warnings] == [("DATA_LINE_INVALID", "mixed.jsonl:2")]
+    assert "mixed.jsonl:2" in warnings[0]["message"]
+    dataset = next(e for e in events if e["type"] == "dataset")
+    assert dataset["rows"] == len(lines)
