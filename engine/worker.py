@@ -42,9 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     setup_logging(args.verbose or os.environ.get("BACKPROPAGATE_VERBOSE") == "1")
 
+    app_gone = threading.Event()
+
     def write_stdout(event: dict[str, Any]) -> None:
-        out.write(protocol.encode(event))
-        out.flush()
+        if app_gone.is_set():
+            return
+        try:
+            out.write(protocol.encode(event))
+            out.flush()
+        except OSError:
+            # The reader (the app) is gone, e.g. it crashed. The run must not die with it:
+            # training goes on, events still reach events.jsonl, and the Runs view shows the
+            # run as running, then finished. stdout points at the null device from here on so
+            # that the final flush at exit cannot fail either.
+            app_gone.set()
+            _detach_stdout(out)
+            logger.warning("the app stopped reading events; training goes on, events are "
+                           "still written to the run's events.jsonl")
 
     from engine.training import Controls, Emitter, hello, run_training
 
@@ -79,6 +93,15 @@ def main(argv: list[str] | None = None) -> int:
         emit.close()
         lock.unlink(missing_ok=True)
         RunStore(job.get("runs_root")).update_index(run_dir)
+
+
+def _detach_stdout(out: Any) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except OSError:  # pragma: no cover - nothing more can be done for a dead stdout
+        pass
 
 
 def _read_commands(controls: Any, emit: Any) -> None:

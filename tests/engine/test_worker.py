@@ -160,6 +160,31 @@ def test_sigterm_saves_and_exits_130(bundled_model, quickstart, tmp_path):
     assert any(e["type"] == "checkpoint" for e in worker.events)
 
 
+def test_the_run_survives_the_app_going_away(bundled_model, quickstart, tmp_path):
+    """An app that crashes closes the worker's pipes; the run goes on and finishes."""
+    job_path = tmp_path / "job.json"
+    job_path.write_text(json.dumps({"job_version": 1, **job_for(
+        bundled_model, quickstart, tmp_path, steps=30)}))
+    proc = subprocess.Popen([PYTHON, "-m", "engine.worker", str(job_path)], cwd=REPO,
+                            env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    steps = 0
+    for line in proc.stdout:
+        steps += '"type":"step"' in line.decode()
+        if steps == 2:
+            break
+    proc.stdout.close()
+    proc.stderr.close()
+    proc.stdin.close()
+    assert proc.wait(timeout=180) == protocol.EXIT_OK
+
+    run_dir = next(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").open()]
+    assert events[-1]["type"] == "finished" and events[-1]["status"] == "completed"
+    assert [e["step"] for e in events if e["type"] == "step"] == list(range(1, 31))
+    assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+
+
 @pytest.mark.parametrize("job, code", [
     ({"data": "/no/such/file.jsonl", "settings": {}}, "DATA_NOT_FOUND"),
     ({"settings": {}}, "JOB_INVALID"),
