@@ -32,7 +32,8 @@ from engine.checkpoint import (
 )
 from engine.config import Settings
 from engine.data import IGNORE_INDEX, Example, load_dataset, render_records, split_eval
-from engine.errors import BackpropError
+from engine.errors import BackpropError, redact
+from engine.logs import redacting
 from engine.protocol import PROTOCOL_VERSION, make_event
 from engine.runs import EventLog, atomic_write_text, file_sha256, fsync_dir
 
@@ -80,6 +81,12 @@ class Emitter:
             self._pending.clear()
 
     def __call__(self, event_type: str, **fields: Any) -> dict[str, Any]:
+        if redacting():
+            # Messages often quote exceptions, which may quote a URL or header with a token;
+            # the app shows them and events.jsonl keeps them.
+            for key in ("message", "hint"):
+                if isinstance(fields.get(key), str):
+                    fields[key] = redact(fields[key])
         event = make_event(event_type, **fields)
         with self._lock:
             if self._log is not None:

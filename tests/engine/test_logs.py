@@ -28,3 +28,20 @@ def test_library_logs_appear_once_with_the_run_id_and_redacted():
     assert all("[run-1234]" in line for line in lines)
     assert "ABCDEFGHIJ" not in lines[0] and "hf_***" in lines[0]
     assert not logging.getLogger("transformers").handlers
+
+
+def test_event_messages_are_redacted_unless_verbose():
+    from engine.training import Emitter
+
+    seen = []
+    emit = Emitter([seen.append])
+    emit("error", code="MODEL_NOT_FOUND", message="401 for token hf_ABCDEFGHIJKLMNOP",
+         hint="password=hunter2 is wrong")
+    assert "ABCDEFGHIJ" not in seen[-1]["message"] and "hunter2" not in seen[-1]["hint"]
+
+    setup_logging(verbose=True)
+    try:
+        emit("warning", code="DATA_TRUNCATED", message="hf_ABCDEFGHIJKLMNOP")
+        assert seen[-1]["message"] == "hf_ABCDEFGHIJKLMNOP"
+    finally:
+        setup_logging()
