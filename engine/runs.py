@@ -176,18 +176,44 @@ def summarise_run(run_dir: Path) -> RunSummary | None:
 
 
 def _worker_alive(run_dir: Path) -> bool:
+    """Whether the worker that wrote the run's lock file is still running."""
     lock = run_dir / LOCK_FILE
     try:
         pid = int(lock.read_text().strip())
     except (OSError, ValueError):
         return False
+    if os.name == "nt":
+        return _windows_process_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OSError):
         return True
-    return True
+    # A lock left by a killed worker may name a pid that was since reused by another program.
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return b"engine.worker" in cmdline.read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid
+
+
+def _windows_process_alive(pid: int) -> bool:
+    # NOTE: os.kill(pid, 0) is no probe on Windows: signal 0 is CTRL_C_EVENT there, and any
+    # other value terminates the process. Ask the kernel for the exit code instead.
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    query_limited_information, still_active, access_denied = 0x1000, 259, 5
+    handle = kernel32.OpenProcess(query_limited_information, False, pid)
+    if not handle:
+        return kernel32.GetLastError() == access_denied  # it exists, owned by someone else
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and (
+            code.value == still_active)
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 class RunStore:
