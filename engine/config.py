@@ -74,11 +74,13 @@ class Settings:
         default=None,
     )
     steps: int | None = _help(
-        "Optimizer steps to run. Empty: derived from epochs (one epoch if both are empty).",
+        "Optimizer steps to run. Empty: derived from epochs.",
         default=None,
     )
-    epochs: float | None = _help("Passes over the training data, if steps is empty.",
-                                 default=None)
+    # NOTE: three passes, as in transformers' TrainingArguments: one pass over a small
+    # fine-tuning set rarely moves a model far enough to notice.
+    epochs: float | None = _help("Passes over the training data, used when steps is empty.",
+                                 default=3.0)
     batch_size: Union[int, Auto] = _help(
         "Sequences per step on the device. 'auto' derives it from GPU memory.", default="auto"
     )

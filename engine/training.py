@@ -275,7 +275,7 @@ class _Session:
         if s.steps:
             self.total = s.steps
         else:
-            self.total = max(1, math.ceil((s.epochs or 1.0) * self.steps_per_epoch))
+            self.total = max(1, math.ceil((s.epochs or 3.0) * self.steps_per_epoch))
         self.splits = 1
 
         params = [p for p in self.model.parameters() if p.requires_grad]

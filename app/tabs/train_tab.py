@@ -181,7 +181,7 @@ class TrainTab(QWidget):
         self.dataset_warning_label.hide()
 
         # Widgets: settings, each with its default and help from engine.config
-        self.steps_spin = self._int_setting("steps", 0, 1_000_000, special="auto (1 epoch)")
+        self.steps_spin = self._int_setting("steps", 0, 1_000_000, special="auto (3 epochs)")
         self.lr_spin = _ScientificSpinBox(self)
         self._register("learning_rate", self.lr_spin)
         self.lora_r_spin = self._int_setting("lora.r", 1, 1024)

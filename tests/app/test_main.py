@@ -78,7 +78,7 @@ def test_settings_show_the_engine_defaults_and_help(window):
     assert train.lr_spin.text() == "2.0e-04"
     assert train.lora_r_spin.value() == 16 and train.lora_alpha_spin.value() == 32
     assert train.batch_spin.text() == "auto"
-    assert train.steps_spin.text() == "auto (1 epoch)"
+    assert train.steps_spin.text() == "auto (3 epochs)"
     assert train.max_length_spin.value() == 1024
     assert "Adapter rank" in train.lora_r_spin.toolTip()
     assert "Default: 16" in train.lora_r_spin.toolTip()

@@ -279,3 +279,9 @@ def test_skip_invalid_trains_on_the_rest_and_names_each_skipped_line(
     assert "mixed.jsonl:2" in warnings[0]["message"]
     dataset = next(e for e in events if e["type"] == "dataset")
     assert dataset["rows"] == len(lines)
+
+
+def test_without_steps_a_run_makes_three_passes(bundled_model, quickstart, tmp_path):
+    result = Trainer(str(bundled_model), **FAST).train(quickstart, output=tmp_path)
+    records = len(quickstart.read_text().splitlines())
+    assert result.total_steps == result.steps == 3 * -(-records // FAST["batch_size"])
