@@ -1,4 +1,4 @@
-"""The ``backprop`` command line: train, resume, info, list-runs, show-run, inspect-data, ui.
+"""The ``backprop`` command line: train, resume, ask, info, list-runs, show-run, inspect-data, ui.
 
 Exit codes: 0 ok, 1 bad input, 2 runtime failure, 130 interrupted. Commands that list things
 take ``--json``. Heavy imports happen inside the commands that need them, so ``--help``,
@@ -59,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("run_id", help="run id or unique prefix")
     resume.add_argument("--output", "-o", help="runs folder")
     resume.add_argument("--json", action="store_true", help="print protocol events")
+
+    ask = sub.add_parser("ask", help="ask a trained run a question (greedy reply)",
+                         epilog=_EPILOG)
+    ask.add_argument("run_id", help="run id, unique prefix, or 'latest'")
+    ask.add_argument("question", nargs="?",
+                     help="the question; without one, a prompt reads questions until an empty "
+                     "line")
+    ask.add_argument("--system", help="a system prompt to put first")
+    ask.add_argument("--max-new-tokens", type=int, default=256)
+    ask.add_argument("--output", "-o", help="runs folder")
 
     info = sub.add_parser("info", help="Python, torch, CUDA, GPU, driver and package versions")
     info.add_argument("--json", action="store_true")
@@ -234,6 +244,31 @@ class _Progress:
         pass
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from engine.inference import answer, load_trained
+    from engine.runs import RunStore
+
+    run_dir = RunStore(args.output).find(args.run_id)
+    model, tokenizer, which = load_trained(run_dir)
+    _err(f"run {run_dir.name}, {which}")
+    start = [{"role": "system", "content": args.system}] if args.system else []
+    if args.question:
+        print(answer(model, tokenizer, [*start, {"role": "user", "content": args.question}],
+                     args.max_new_tokens))
+        return EXIT_OK
+    # Each question stands alone: the toy and the real models alike answer best that way, and
+    # it shows exactly what training taught.
+    while True:
+        try:
+            question = input("> ").strip()
+        except EOFError:
+            return EXIT_OK
+        if not question:
+            return EXIT_OK
+        print(answer(model, tokenizer, [*start, {"role": "user", "content": question}],
+                     args.max_new_tokens), flush=True)
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     info = gather_info()
     if args.json:
@@ -391,7 +426,7 @@ def cmd_ui(_args: argparse.Namespace) -> int:
     return app_main([])
 
 
-_COMMANDS = {"train": cmd_train, "resume": cmd_resume, "info": cmd_info,
+_COMMANDS = {"train": cmd_train, "resume": cmd_resume, "ask": cmd_ask, "info": cmd_info,
              "list-runs": cmd_list_runs, "show-run": cmd_show_run,
              "inspect-data": cmd_inspect_data, "presets": cmd_presets, "ui": cmd_ui}
 

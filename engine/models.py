@@ -76,7 +76,7 @@ def read_model_config(model: str) -> dict[str, Any]:
         adopt_library_loggers()
         return AutoConfig.from_pretrained(model).to_dict()
     except Exception as exc:  # noqa: BLE001 - any failure here means "not reachable"
-        raise _not_found(model, exc) from None
+        raise not_found(model, exc) from None
 
 
 def estimate_params_b(config: dict[str, Any]) -> float | None:
@@ -98,7 +98,7 @@ def load_tokenizer(model: str) -> Any:
     try:
         tokenizer = AutoTokenizer.from_pretrained(model)
     except OSError as exc:
-        raise _not_found(model, exc) from None
+        raise not_found(model, exc) from None
     if tokenizer.pad_token_id is None:
         # Padding is only used by padded batches and eval; the label mask ignores it.
         tokenizer.pad_token = tokenizer.eos_token
@@ -129,7 +129,7 @@ def load_model(model: str, choices: Choices, hw: Hardware, max_length: int) -> A
     try:
         base = AutoModelForCausalLM.from_pretrained(model, **kwargs)
     except OSError as exc:
-        raise _not_found(model, exc) from None
+        raise not_found(model, exc) from None
     except (ValueError, RuntimeError) as exc:
         raise BackpropError("MODEL_LOAD_FAILED", f"{model}: {exc}", where="model") from None
     if hw.cuda and not choices.load_in_4bit:
@@ -194,7 +194,7 @@ def _load_unsloth(model: str, choices: Choices, dtype: Any, max_length: int) -> 
     return base
 
 
-def _not_found(model: str, exc: Exception) -> BackpropError:
+def not_found(model: str, exc: Exception) -> BackpropError:
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     unreachable = "connect" in str(exc).lower()
     if offline:

@@ -246,11 +246,17 @@ class RunStore:
         return run_dir
 
     def find(self, run_id: str) -> Path:
-        """Finds a run folder by id or unique id prefix.
+        """Finds a run folder by id, unique id prefix, or ``latest`` (the newest run).
 
         Raises:
             BackpropError: ``RUN_NOT_FOUND`` (also for an ambiguous prefix).
         """
+        if run_id == "latest":
+            # Ids start with their creation time, so the newest sorts last.
+            runs = self._run_dirs()
+            if not runs:
+                raise BackpropError("RUN_NOT_FOUND", f"no runs in {self.root}", where="run_id")
+            return runs[-1]
         exact = self.root / run_id
         if run_id and (exact / JOB_FILE).is_file():
             return exact

@@ -112,10 +112,16 @@ def run_main_job(python: Path) -> int:
         return subprocess.call([str(python), "-m", "app"], cwd=REPO)
     print("no display: fine-tuning the bundled model on examples/quickstart.jsonl headless",
           flush=True)
-    return subprocess.call(
+    # The toy model learns the quickstart facts in 60 steps at a toy model's learning rate.
+    code = subprocess.call(
         [str(python), "-m", "engine", "train", "--data", "examples/quickstart.jsonl",
          "--model", "bundled", "--steps", "60", "--lr", "2e-3", "--set", "lora.dropout=0",
          "--set", "checkpoint_every=20"], cwd=REPO)
+    if code != 0:
+        return code
+    question = "What color is the Backpropagate logo?"
+    print(f"asking the trained model: {question}", flush=True)
+    return subprocess.call([str(python), "-m", "engine", "ask", "latest", question], cwd=REPO)
 
 
 if __name__ == "__main__":

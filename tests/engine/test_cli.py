@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 
@@ -81,3 +82,30 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(bundled_model, quickstart, tmp_
     assert proc.wait(timeout=60) == 130
     assert rest[-1]["type"] == "finished" and rest[-1]["status"] == "stopped"
     assert any(e["type"] == "checkpoint" for e in rest)
+
+
+def test_ask_answers_with_the_trained_adapter_or_its_last_checkpoint(bundled_model, quickstart,
+                                                                     tmp_path):
+    runs = str(tmp_path / "runs")
+    nothing = backprop("ask", "latest", "hi", "-o", runs)
+    assert nothing.returncode == 1 and "RUN_NOT_FOUND" in nothing.stderr
+    out = backprop("train", "--data", str(quickstart), "--model", str(bundled_model),
+                   "--steps", "60", "--lr", "2e-3", "--set", "lora.dropout=0",
+                   "--set", "checkpoint_every=20", "--output", runs)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+    question, expected = "What color is the Backpropagate logo?", (
+        "The logo is a teal triangle inside an orange circle.")
+    asked = backprop("ask", "latest", question, "-o", runs)
+    assert asked.returncode == 0, asked.stderr[-2000:]
+    assert asked.stdout.strip() == expected and "final adapter" in asked.stderr
+
+    # A run that never wrote its final adapter (it crashed) answers from its last checkpoint.
+    run_dir = next(p for p in (tmp_path / "runs").iterdir() if p.is_dir() and
+                   (p / "job.json").is_file())
+    shutil.rmtree(run_dir / "adapter")
+    asked = subprocess.run([PYTHON, "-m", "engine", "ask", run_dir.name, "-o", runs],
+                           input=f"{question}\n\n", capture_output=True, text=True, cwd=REPO,
+                           env=python_env(), timeout=300)
+    assert asked.returncode == 0 and "checkpoint at step 60" in asked.stderr
+    assert expected in asked.stdout
