@@ -82,7 +82,8 @@ class Settings:
     epochs: float | None = _help("Passes over the training data, used when steps is empty.",
                                  default=3.0)
     batch_size: Union[int, Auto] = _help(
-        "Sequences per step on the device. 'auto' derives it from GPU memory.", default="auto"
+        "Sequences per step on the device. 'auto': as many full-length sequences as the GPU's "
+        "memory holds beside the model (estimated from its config).", default="auto"
     )
     grad_accum: int = _help("Micro-batches summed into one optimizer step.", default=1)
     learning_rate: float = _help("Peak learning rate (LoRA-sized: 1e-4 to 5e-4).",
@@ -107,8 +108,8 @@ class Settings:
         default="auto",
     )
     load_in_4bit: Union[bool, Auto] = _help(
-        "Load the base model in 4-bit (QLoRA, bitsandbytes). 'auto': when the 16-bit weights "
-        "would not leave room for training in GPU memory.",
+        "Load the base model in 4-bit (QLoRA, bitsandbytes). 'auto': when 16-bit training "
+        "would not fit in GPU memory.",
         default="auto",
     )
     use_unsloth: Union[bool, Auto] = _help(

@@ -14,7 +14,9 @@ import platform
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from engine import memory
 from engine.config import Settings
+from engine.memory import ModelShape
 
 logger = logging.getLogger(__name__)
 
@@ -103,20 +105,21 @@ class Choices:
         return asdict(self)
 
 
-# GPU memory (GB) → micro-batch size for a 7B-class model at 2k tokens with LoRA.
+# Without a readable config: GPU memory (GB) → batch for a 7B-class model at 1-2k tokens.
 _BATCH_BY_VRAM = ((48, 8), (32, 6), (24, 4), (16, 2), (0, 1))
 
 
-def resolve_auto(settings: Settings, hw: Hardware, model_params_b: float | None) -> Choices:
-    """Decides every "auto" setting for this machine and model size.
+def resolve_auto(settings: Settings, hw: Hardware, shape: ModelShape | None) -> Choices:
+    """Decides every "auto" setting for this machine and model.
 
     Args:
         settings: The user's settings; explicit values are kept as they are.
         hw: The machine, from ``probe()``.
-        model_params_b: The base model's size in billions of parameters, if known.
+        shape: The base model's sizes from its config (``memory.ModelShape``), if known.
     """
     reasons: dict[str, str] = {}
     gpu = hw.gpus[0] if hw.cuda and hw.gpus else None
+    params_b = shape.params / 1e9 if shape else None
 
     # Precision: bf16 where the hardware does it natively, else fp16 on GPU, fp32 on CPU.
     precision = settings.precision
@@ -130,38 +133,54 @@ def resolve_auto(settings: Settings, hw: Hardware, model_params_b: float | None)
             reasons["precision"] = (f"CPU ({hw.cpu_capability or 'no AMX'}): bf16 is emulated "
                                     "and many times slower")
 
-    # 4-bit when 16-bit weights would take over ~60% of the GPU's memory.
-    load_in_4bit = settings.load_in_4bit
-    if load_in_4bit == "auto":
-        need_gb = (model_params_b or 0) * 2
-        if gpu and need_gb > 0.6 * gpu.total_gb:
-            load_in_4bit = True
-            reasons["load_in_4bit"] = (f"16-bit weights need ~{need_gb:.0f} GB of "
-                                       f"{gpu.total_gb:.0f} GB")
-        else:
-            load_in_4bit = False
-            reasons["load_in_4bit"] = ("no CUDA GPU" if not gpu
-                                       else f"16-bit weights fit in {gpu.total_gb:.0f} GB")
-    if load_in_4bit and importlib.util.find_spec("bitsandbytes") is None:
-        raise _unavailable("load_in_4bit", "bitsandbytes", "pip install bitsandbytes")
-
-    batch_size = settings.batch_size
-    if batch_size == "auto":
-        if gpu:
-            batch_size = next(b for gb, b in _BATCH_BY_VRAM if gpu.total_gb >= gb)
-            reasons["batch_size"] = f"{gpu.total_gb:.0f} GB of GPU memory"
-        else:
-            batch_size = 4
-            reasons["batch_size"] = "CPU: 4 sequences keep both cores busy"
-
     checkpointing = settings.gradient_checkpointing
     if checkpointing == "auto":
-        big = (model_params_b or 0) > 1.0
+        big = (params_b or 0) > 1.0
         checkpointing = bool(gpu and big)
         reasons["gradient_checkpointing"] = (
             "GPU and a model over 1B parameters: saves activation memory" if checkpointing
             else "small model or CPU: recomputation would only cost time"
         )
+
+    def needs(four_bit: bool) -> memory.Estimate:
+        return memory.estimate(shape, precision=precision, load_in_4bit=four_bit,
+                               checkpointing=bool(checkpointing), lora_r=settings.lora.r,
+                               max_length=settings.data.max_length)
+
+    # 4-bit when 16-bit weights, the adapter and one full-length sequence would not fit.
+    load_in_4bit = settings.load_in_4bit
+    if load_in_4bit == "auto":
+        if gpu and shape:
+            usable, need = memory.usable_gb(gpu.total_gb), needs(False).total(1)
+            load_in_4bit = need > usable
+            verdict = "more than" if load_in_4bit else "within"
+            reasons["load_in_4bit"] = (f"16-bit training needs ~{need:.1f} GB, {verdict} the "
+                                       f"~{usable:.1f} GB usable on {gpu.name}")
+        else:
+            load_in_4bit = False
+            reasons["load_in_4bit"] = ("no CUDA GPU" if not gpu
+                                       else "model size unknown: loading in 16-bit")
+    if load_in_4bit and importlib.util.find_spec("bitsandbytes") is None:
+        raise _unavailable("load_in_4bit", "bitsandbytes", "pip install bitsandbytes")
+
+    batch_size = settings.batch_size
+    if batch_size == "auto":
+        if gpu and shape:
+            est = needs(bool(load_in_4bit))
+            batch_size = memory.batch_that_fits(est, gpu.total_gb)
+            reasons["batch_size"] = (
+                f"~{est.weights + est.adapter:.1f} GB for the weights and adapter, at most "
+                f"~{est.per_sequence:.2f} GB per {settings.data.max_length}-token sequence: "
+                f"{batch_size} fit in the ~{memory.usable_gb(gpu.total_gb):.1f} GB usable")
+            if est.total(1) > memory.usable_gb(gpu.total_gb):
+                reasons["batch_size"] += ("; even one full-length sequence may not fit: lower "
+                                          "data.max_length")
+        elif gpu:
+            batch_size = next(b for gb, b in _BATCH_BY_VRAM if gpu.total_gb >= gb)
+            reasons["batch_size"] = f"{gpu.total_gb:.0f} GB of GPU memory (model size unknown)"
+        else:
+            batch_size = 4
+            reasons["batch_size"] = "CPU: 4 sequences keep both cores busy"
 
     use_unsloth = settings.use_unsloth
     if use_unsloth:

@@ -34,6 +34,7 @@ from engine.config import Settings
 from engine.data import IGNORE_INDEX, Example, load_dataset, render_records, split_eval
 from engine.errors import BackpropError, redact
 from engine.logs import redacting
+from engine.memory import ModelShape
 from engine.protocol import PROTOCOL_VERSION, make_event
 from engine.runs import EventLog, atomic_write_text, file_sha256, fsync_dir
 
@@ -228,7 +229,7 @@ class _Session:
         model_path, model_reason = models.resolve_model_name(s.model, hw.cuda)
         logger.info("model: %s (%s)", model_path, model_reason)
         model_config = models.read_model_config(model_path)
-        choices = hardware.resolve_auto(s, hw, models.estimate_params_b(model_config))
+        choices = hardware.resolve_auto(s, hw, ModelShape.from_config(model_config))
         choices.reasons["model"] = model_reason
         self._save_resolved_job(model_path, choices)
         self.emit("config", run_id=self.run_id, run_dir=str(self.run_dir), config=s.to_dict(),

@@ -28,9 +28,10 @@ def test_a_run_is_running_only_while_its_worker_lives(tmp_path):
     (run_dir / LOCK_FILE).write_text(str(os.getpid()))
     assert summarise_run(run_dir).status == "interrupted"
 
-    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
-                               "engine.worker"])
+    worker = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); "
+                               "time.sleep(60)", "engine.worker"], stdout=subprocess.PIPE)
     try:
+        assert worker.stdout.readline() == b"up\n"  # running as itself, not as a fork of us
         (run_dir / LOCK_FILE).write_text(str(worker.pid))
         assert summarise_run(run_dir).status == "running"
     finally:
