@@ -120,6 +120,13 @@ class Settings:
         "Concatenate a batch into one row without padding (same loss, less compute).",
         default=True,
     )
+    thermal_pause_c: int = _help(
+        "Hold training between steps when the GPU reaches this temperature in °C (0 turns the "
+        "guard off); it goes on by itself once the GPU has cooled to thermal_resume_c.",
+        default=90,
+    )
+    thermal_resume_c: int = _help("Temperature in °C at which a thermal pause ends.",
+                                  default=80)
     checkpoint_every: int = _help("Write a resumable checkpoint every N steps (0: only at the "
                                   "end and on stop).", default=50)
     keep_checkpoints: int = _help("How many of this run's newest checkpoints to keep.",
@@ -214,6 +221,10 @@ def validate(settings: Settings) -> None:
         ("checkpoint_every", settings.checkpoint_every >= 0, "0 or more"),
         ("keep_checkpoints", settings.keep_checkpoints >= 1, "at least 1"),
         ("eval_every", settings.eval_every >= 0, "0 or more"),
+        ("thermal_pause_c", settings.thermal_pause_c >= 0, "0 (off) or a temperature in °C"),
+        ("thermal_resume_c", settings.thermal_pause_c == 0
+         or 0 < settings.thermal_resume_c < settings.thermal_pause_c,
+         "a temperature below thermal_pause_c"),
         ("lora.r", settings.lora.r > 0, "a positive integer"),
         ("lora.alpha", settings.lora.alpha > 0, "a positive integer"),
         ("lora.dropout", 0 <= settings.lora.dropout < 1, "between 0 and 1"),

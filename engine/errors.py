@@ -140,6 +140,12 @@ _SPECS = [
         RUNTIME,
     ),
     ErrorSpec(
+        "THERMAL_PAUSE",
+        "Training is holding because the GPU is too hot (a warning).",
+        "It goes on by itself once the GPU cools to thermal_resume_c; improve the airflow, or "
+        "raise thermal_pause_c if your GPU is rated for more.",
+    ),
+    ErrorSpec(
         "PROTOCOL_BAD_COMMAND",
         "The worker received a line on stdin that is not a known command.",
         "Send one JSON object per line, e.g. {\"cmd\": \"pause\"}; commands are stop, pause, "

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import __version__
+from engine import __version__, thermal
 from engine.checkpoint import (
     latest_valid,
     load_state,
@@ -262,6 +262,8 @@ class _Session:
         self.model = models.add_lora(base, s.lora, choices, s.seed)
         self.device = torch.device(choices.device)
         self.choices = choices
+        self.thermal = thermal.ThermalGuard(thermal.gpu_temperature_reader(self.device),
+                                            s.thermal_pause_c, s.thermal_resume_c)
         self.padding_free = (s.padding_free and
                              base.config.model_type in models.PADDING_FREE_TYPES)
         self.pad_id = tokenizer.pad_token_id
@@ -361,6 +363,7 @@ class _Session:
         recent: list[tuple[float, int]] = []  # (seconds, real tokens) of the last steps
         while self.step < self.total:
             self._handle_commands()
+            self._hold_while_hot()
             t0 = time.monotonic()
             loss, grad_norm, tokens = self._optimizer_step(self.step)
             dt = time.monotonic() - t0
@@ -415,6 +418,43 @@ class _Session:
                     raise _Stop(interrupted=command == "interrupt")
                 if command == "checkpoint":
                     self._checkpoint(getattr(self, "elapsed", self.elapsed_before))
+
+    def _hold_while_hot(self) -> None:
+        """A thermal pause: holds between steps until the GPU cools, a stop, or a cancel.
+
+        The numbers do not change: the next step is the same whenever it runs. A user's
+        pause that arrives meanwhile is kept for after the cool-down; a user's resume cannot
+        end a thermal pause early (the GPU decides), which the run says in a warning.
+        """
+        temperature = self.thermal.too_hot()
+        if temperature is None:
+            return
+        s = self.settings
+        logger.warning("GPU at %d °C: holding training until it cools to %d °C", temperature,
+                       s.thermal_resume_c)
+        self.emit("paused", step=self.step, reason="thermal", temperature=temperature,
+                  resume_at=s.thermal_resume_c)
+        user_paused = False
+        while True:
+            command = self.controls.wait(thermal.COOL_POLL_S)
+            if command in ("stop", "interrupt"):
+                raise _Stop(interrupted=command == "interrupt")
+            if command == "checkpoint":
+                self._checkpoint(getattr(self, "elapsed", self.elapsed_before))
+            elif command == "pause":
+                user_paused = True
+            elif command == "resume":
+                user_paused = False
+                self.emit("warning", code="THERMAL_PAUSE",
+                          message=f"the GPU is still too hot; training goes on by itself at "
+                                  f"{s.thermal_resume_c} °C")
+            cool, temperature = self.thermal.cooled()
+            if cool:
+                break
+        logger.info("GPU at %s °C: training goes on", temperature)
+        self.emit("resumed", step=self.step, reason="thermal", temperature=temperature)
+        if user_paused:
+            self._apply("pause")
 
     def _batch_indices(self, step: int) -> list[int]:
         """The examples of optimizer step ``step``: a pure function of seed and step."""

@@ -3,7 +3,8 @@
 The real worker (``engine.worker``) never does these things, so they cannot be produced with it;
 every well-formed line here is built with ``engine.protocol`` exactly as the worker builds it.
 Usage: ``python fake_worker.py MODE`` with MODE one of garbage, mismatch, die, ignore-stop,
-obedient (steps until a ``stop`` command arrives on stdin, then finishes as "stopped").
+obedient (steps until a ``stop`` command arrives on stdin, then finishes as "stopped"), thermal
+(a thermal pause, which needs a GPU that heats up).
 """
 
 from __future__ import annotations
@@ -131,6 +132,29 @@ def main(mode: str) -> int:
             time.sleep(0.01)
         send(event("checkpoint", step=n, path="/nonexistent/checkpoints/step"))
         send(event("finished", status="stopped", result={"run_id": "fake-run", "steps": n}))
+        return 0
+
+    if mode == "thermal":
+        # What the real worker emits when its GPU passes thermal_pause_c (a GPU cannot heat
+        # up here): a thermal pause after two steps, held until the app has seen it.
+        resume = threading.Event()
+
+        def read_commands() -> None:
+            for line in sys.stdin:
+                if json.loads(line).get("cmd") == "resume":
+                    resume.set()
+
+        threading.Thread(target=read_commands, daemon=True).start()
+        hello()
+        send(event("config", run_id="fake-run", run_dir="/nonexistent", config={}, choices={}))
+        send(step(1, 3) + step(2, 3))
+        send(event("paused", step=2, reason="thermal", temperature=93, resume_at=80))
+        resume.wait(30)
+        send(event("warning", code="THERMAL_PAUSE", message="the GPU is still too hot; "
+                   "training goes on by itself at 80 °C"))
+        send(event("resumed", step=2, reason="thermal", temperature=79))
+        send(step(3, 3))
+        send(event("finished", status="completed", result={"run_id": "fake-run", "steps": 3}))
         return 0
 
     sys.stderr.write(f"unknown mode {mode!r}\n")

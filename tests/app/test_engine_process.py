@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from app.engine_process import IDLE, EngineProcess
+from app.engine_process import IDLE, PAUSED, EngineProcess
 from app.main_window import CLOSE_STOP_AND_SAVE
 from tests.app.conftest import FAKE_WORKER, QUICKSTART
 
@@ -120,3 +120,17 @@ def test_closing_during_a_run_stops_and_saves_before_the_window_closes(window, q
     assert finished.args[0] == "stopped"
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert window.settings.value("dataset/last") == str(QUICKSTART.resolve())
+
+
+def test_a_thermal_pause_says_why_and_ends_by_itself(window, qtbot):
+    train = window.train_tab
+    engine = train.engine
+    start_fake(engine, "thermal")
+    qtbot.waitUntil(lambda: engine.state == PAUSED, timeout=20_000)
+    assert "too hot" in train.state_label.text()
+    assert "thermal" in train.log_edit.toPlainText()
+
+    with qtbot.waitSignal(engine.sig_run_finished, timeout=20_000) as finished:
+        train.resume_button.click()  # the worker answers that the GPU decides
+    assert finished.args[0] == "completed"
+    assert train.banner.error["code"] == "THERMAL_PAUSE"

@@ -285,3 +285,59 @@ def test_without_steps_a_run_makes_three_passes(bundled_model, quickstart, tmp_p
     result = Trainer(str(bundled_model), **FAST).train(quickstart, output=tmp_path)
     records = len(quickstart.read_text().splitlines())
     assert result.total_steps == result.steps == 3 * -(-records // FAST["batch_size"])
+
+
+class FakeGpuTemperature:
+    """Stands in for ``torch.cuda.temperature``: an int in °C per call, from a script, then
+    ``then`` for good."""
+
+    def __init__(self, readings, then=60):
+        self.readings = list(readings)
+        self.then = then
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.readings.pop(0) if self.readings else self.then
+
+
+def test_a_hot_gpu_pauses_training_until_it_cools_and_the_numbers_do_not_change(
+        reference_run, bundled_model, quickstart, tmp_path, monkeypatch):
+    import engine.thermal as thermal
+
+    gpu = FakeGpuTemperature([70, 70, 93, 91, 85, 79])
+    monkeypatch.setattr(thermal, "gpu_temperature_reader", lambda device: gpu)
+    monkeypatch.setattr(thermal, "CHECK_EVERY_S", 0.0)
+    monkeypatch.setattr(thermal, "COOL_POLL_S", 0.01)
+    events = []
+    result = Trainer(str(bundled_model), **FAST).train(quickstart, steps=8, output=tmp_path,
+                                                       on_event=events.append)
+
+    held = [e for e in events if e["type"] in ("paused", "resumed")]
+    assert [(e["type"], e["step"], e.get("reason")) for e in held] == [
+        ("paused", 2, "thermal"), ("resumed", 2, "thermal")]
+    assert held[0]["temperature"] == 93 and held[0]["resume_at"] == 80
+    assert held[1]["temperature"] == 79
+    assert result.status == "completed" and gpu.calls >= 6
+    expected = [loss for _, loss in reference_run.loss_history]
+    assert [loss for _, loss in result.loss_history] == pytest.approx(expected, abs=1e-6)
+
+
+def test_stop_during_a_thermal_pause_saves_and_ends(bundled_model, quickstart, tmp_path,
+                                                    monkeypatch):
+    import engine.thermal as thermal
+
+    gpu = FakeGpuTemperature([70, 70], then=95)  # hot after two steps, and it stays hot
+    monkeypatch.setattr(thermal, "gpu_temperature_reader", lambda device: gpu)
+    monkeypatch.setattr(thermal, "CHECK_EVERY_S", 0.0)
+    monkeypatch.setattr(thermal, "COOL_POLL_S", 0.01)
+    trainer = Trainer(str(bundled_model), **FAST)
+
+    def on_event(event):
+        if event["type"] == "paused":
+            trainer.stop()
+
+    result = trainer.train(quickstart, steps=8, output=tmp_path, on_event=on_event)
+    assert result.status == "stopped" and result.steps == 2
+    checkpoints = [p.name for p in (tmp_path / result.run_id / "checkpoints").iterdir()]
+    assert checkpoints == ["step-00000002"] and result.adapter_path
