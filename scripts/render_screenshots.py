@@ -5,7 +5,8 @@ a few dozen steps through the real worker, and lists the run; each tab is saved 
 ``docs/screenshots/``. Settings and runs go to a temporary folder. The GPU gauges show what
 this machine has (on a machine without an NVIDIA GPU: "No NVIDIA GPU — training on CPU").
 
-    python scripts/render_screenshots.py [--steps 40] [--model bundled] [--out docs/screenshots]
+    python scripts/render_screenshots.py [--steps 60] [--lr 2e-3] [--model bundled]
+                                         [--out docs/screenshots]
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def settle(ms: int = 300) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=60)
+    # The toy model's learning rate, as in the README's headless job: the curve shows learning.
+    parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--model", default="bundled")
     parser.add_argument("--data", default=str(REPO_ROOT / "examples" / "quickstart.jsonl"))
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "screenshots"))
@@ -103,6 +106,7 @@ def main() -> int:
         window.tabs.setCurrentWidget(train)
         train.set_model(args.model)
         train.steps_spin.setValue(args.steps)
+        train.lr_spin.setValue(args.lr)
         train.smoothing_spin.setValue(5)
         train.start_run()
         status, run_id = wait_for(train.sig_run_finished, 600_000)
