@@ -260,7 +260,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Run started.", STATUS_MESSAGE_MS)
 
     def _on_run_finished(self, status: str, run_id: str) -> None:
-        self.statusBar().showMessage(f"Run {run_id or ''} {status}.", STATUS_MESSAGE_MS)
+        text = f"Run {run_id} {status}." if run_id else f"The run {status} before it began."
+        self.statusBar().showMessage(text, STATUS_MESSAGE_MS)
         self.runs_tab.refresh()
         if self._close_after_run:
             self._close_after_run = False
