@@ -8,14 +8,11 @@ A run that was stopped or crashed answers from its newest complete checkpoint.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
 from engine.errors import BackpropError
 from engine.runs import JOB_FILE
-
-logger = logging.getLogger(__name__)
 
 
 def adapter_of(run_dir: Path) -> tuple[Path, str]:
