@@ -130,3 +130,8 @@ def batch_that_fits(est: Estimate, total_gb: float) -> int:
     """The largest batch (1 to ``MAX_AUTO_BATCH``) whose estimate fits; 1 if none does."""
     room = usable_gb(total_gb) - est.weights - est.adapter
     return max(1, min(MAX_AUTO_BATCH, int(room // est.per_sequence)))
+
+
+def card_needed_gb(est: Estimate, batch_size: int = 1) -> float:
+    """The smallest card (GB) whose usable memory holds ``est`` at ``batch_size``."""
+    return (est.total(batch_size) + CUDA_CONTEXT_GB) / (1 - FRAGMENTATION)

@@ -160,8 +160,8 @@ class TrainTab(QWidget):
             self.model_combo.setItemData(
                 self.model_combo.count() - 1,
                 f"{preset.model_id}\n{preset.note}\nLicense: {preset.license}\n"
-                f"GPU memory for LoRA: ~{preset.vram_gb_lora16:g} GB (16-bit), "
-                f"~{preset.vram_gb_qlora:g} GB (4-bit)",
+                f"Trains on a GPU of ~{preset.vram_gb_lora16:g} GB (16-bit) or "
+                f"~{preset.vram_gb_qlora:g} GB (4-bit) at the default settings",
                 Qt.ItemDataRole.ToolTipRole,
             )
         self.model_combo.setToolTip(
@@ -753,7 +753,7 @@ class TrainTab(QWidget):
             )
         else:
             self.model_note_label.setText(
-                f"{preset.note} ~{preset.vram_gb_qlora:g} GB GPU memory in 4-bit, "
+                f"{preset.note} Trains on a GPU of ~{preset.vram_gb_qlora:g} GB in 4-bit, "
                 f"~{preset.vram_gb_lora16:g} GB in 16-bit."
             )
 

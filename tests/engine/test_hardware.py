@@ -11,32 +11,34 @@ from engine import memory
 from engine.config import Settings
 from engine.hardware import Gpu, Hardware, probe, resolve_auto
 from engine.memory import MAX_AUTO_BATCH, ModelShape
+from engine.presets import PRESETS, preset
 
 
 def gpu_machine(name, total_gb, capability):
     return Hardware(cuda=True, gpus=[Gpu(0, name, total_gb, capability, capability[0] >= 8)])
 
 
-# The sizes from the presets' config.json files (hub copies, as of their releases).
-QWEN_7B = ModelShape.from_config({
-    "hidden_size": 3584, "num_hidden_layers": 28, "intermediate_size": 18944,
-    "vocab_size": 152064, "num_attention_heads": 28, "num_key_value_heads": 4,
-    "tie_word_embeddings": False})
-QWEN_3B = ModelShape.from_config({
-    "hidden_size": 2048, "num_hidden_layers": 36, "intermediate_size": 11008,
-    "vocab_size": 151936, "num_attention_heads": 16, "num_key_value_heads": 2,
-    "tie_word_embeddings": True})
-LLAMA_1B = ModelShape.from_config({
-    "hidden_size": 2048, "num_hidden_layers": 16, "intermediate_size": 8192,
-    "vocab_size": 128256, "num_attention_heads": 32, "num_key_value_heads": 8,
-    "tie_word_embeddings": True})
+QWEN_7B = preset("qwen2.5-7b").shape
+QWEN_3B = preset("qwen2.5-3b").shape
+LLAMA_1B = preset("llama-3.2-1b").shape
 TINY = ModelShape.from_config({"hidden_size": 256, "num_hidden_layers": 4, "vocab_size": 2048})
 
 
-def test_model_sizes_match_the_published_counts():
-    assert round(QWEN_7B.params / 1e9, 2) == 7.62
-    assert round(QWEN_3B.params / 1e9, 2) == 3.09
-    assert round(LLAMA_1B.params / 1e9, 2) == 1.24
+def test_preset_sizes_give_the_published_parameter_counts():
+    published = {"qwen2.5-7b": 7.62, "qwen2.5-3b": 3.09, "llama-3.2-3b": 3.21,
+                 "llama-3.2-1b": 1.24, "mistral-7b": 7.25, "bundled": 0.0042}
+    assert {p.key: round(p.params_b, 4 if p.key == "bundled" else 2)
+            for p in PRESETS} == published
+
+
+def test_presets_state_the_card_they_need():
+    qwen = preset("qwen2.5-7b")
+    assert 18 < qwen.vram_gb_lora16 < 24 and 8 < qwen.vram_gb_qlora < 12
+    # Each figure is the card whose usable memory just holds one full-length sequence.
+    machine = gpu_machine("card", qwen.vram_gb_lora16 + 0.1, (8, 9))
+    assert not resolve_auto(Settings(), machine, QWEN_7B).load_in_4bit
+    machine = gpu_machine("card", qwen.vram_gb_lora16 - 0.5, (8, 9))
+    assert resolve_auto(Settings(), machine, QWEN_7B).load_in_4bit
 
 
 def test_sizes_match_the_real_bundled_model_and_its_adapter(bundled_model):

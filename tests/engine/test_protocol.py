@@ -65,6 +65,7 @@ def test_parse_lines_separates_events_from_noise():
 
 def test_shared_modules_do_not_import_the_ml_stack():
     code = ("import sys, engine, engine.protocol, engine.presets, engine.config, engine.errors,"
+            " engine.memory,"
             " engine.runs, engine.data, engine.cli; "
             "heavy = [m for m in ('torch', 'transformers', 'peft', 'trl', 'datasets', 'PySide6')"
             " if m in sys.modules]; print(heavy)")
