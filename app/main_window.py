@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self.gauges.stop()
         self.dataset_tab.shutdown()
         self.runs_tab.shutdown()
+        self.train_tab.shutdown()
         self.train_tab.engine.shutdown()
         super().closeEvent(event)
 

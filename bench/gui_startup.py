@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -72,17 +73,19 @@ def sample(home: Path) -> dict:
         "BACKPROPAGATE_HOME": str(home / "backpropagate"),
     }
     env["BENCH_T0"] = repr(time.time())
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if out.returncode != 0 or not out.stdout.strip():
-        raise SystemExit(f"the app did not paint:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    # Its own session, so that the engine calls the app starts in the background (the Train
+    # tab's plan) end with it instead of running on into the next sample.
+    proc = subprocess.Popen([sys.executable, "-c", CHILD], cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if proc.returncode != 0 or not stdout.strip():
+        raise SystemExit(f"the app did not paint:\n{stderr[-2000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""The ``backprop`` command line: train, resume, ask, info, list-runs, show-run, inspect-data, ui.
+"""The ``backprop`` command line: train, resume, ask, plan, info, list-runs, show-run, ui, ….
 
 Exit codes: 0 ok, 1 bad input, 2 runtime failure, 130 interrupted. Commands that list things
 take ``--json``. Heavy imports happen inside the commands that need them, so ``--help``,
@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-new-tokens", type=int, default=256)
     ask.add_argument("--output", "-o", help="runs folder")
 
+    plan = sub.add_parser(
+        "plan", help="what a run would choose on this machine (precision, 4-bit, batch size, "
+        "memory), without training", epilog=_EPILOG)
+    plan.add_argument("--model", "-m", help="as for train")
+    plan.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="any setting, as for train")
+    plan.add_argument("--json", action="store_true")
+
     info = sub.add_parser("info", help="Python, torch, CUDA, GPU, driver and package versions")
     info.add_argument("--json", action="store_true")
 
@@ -132,13 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from engine.trainer import Trainer
 
-    settings: dict[str, Any] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise BackpropError("CONFIG_INVALID", f"--set {item!r} is not KEY=VALUE",
-                                where="--set")
-        settings[key.strip().replace(".", "__")] = value
+    settings = _set_options(args.set)
     for name in ("learning_rate", "batch_size", "lora_r", "max_length"):
         value = getattr(args, name)
         if value is not None:
@@ -149,6 +151,44 @@ def cmd_train(args: argparse.Namespace) -> int:
         lambda on_event: trainer.train(args.data, steps=args.steps, epochs=args.epochs,
                                        output=args.output, on_event=on_event),
         trainer, args.json)
+
+
+def _set_options(items: list[str]) -> dict[str, Any]:
+    """``--set lora.r=8`` options as settings overrides (``{"lora__r": "8"}``)."""
+    settings: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BackpropError("CONFIG_INVALID", f"--set {item!r} is not KEY=VALUE",
+                                where="--set")
+        settings[key.strip().replace(".", "__")] = value
+    return settings
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from engine.config import resolve_settings
+    from engine.planning import plan_run
+
+    overrides = _set_options(args.set)
+    if args.model:
+        overrides["model"] = args.model
+    plan = plan_run(resolve_settings(overrides))
+    if args.json:
+        print(json.dumps(plan, indent=2))
+        return EXIT_OK
+    print(f"model: {plan['model']} ({plan['model_reason']})")
+    print(f"device: {plan['device']}")
+    choices = plan["choices"]
+    for name, reason in choices["reasons"].items():
+        print(f"  {name}: {choices.get(name)} ({reason})")
+    if plan["memory"]:
+        m = plan["memory"]
+        print(f"GPU memory: ~{m['needed_gb']:.1f} GB of ~{m['usable_gb']:.1f} GB usable "
+              f"(weights {m['weights_gb']:.1f}, adapter {m['adapter_gb']:.1f}, "
+              f"{m['per_sequence_gb']:.2f} per sequence)")
+    for warning in plan["warnings"]:
+        print(f"warning: {warning}")
+    return EXIT_OK
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -426,7 +466,8 @@ def cmd_ui(_args: argparse.Namespace) -> int:
     return app_main([])
 
 
-_COMMANDS = {"train": cmd_train, "resume": cmd_resume, "ask": cmd_ask, "info": cmd_info,
+_COMMANDS = {"train": cmd_train, "resume": cmd_resume, "ask": cmd_ask, "plan": cmd_plan,
+             "info": cmd_info,
              "list-runs": cmd_list_runs, "show-run": cmd_show_run,
              "inspect-data": cmd_inspect_data, "presets": cmd_presets, "ui": cmd_ui}
 

@@ -50,7 +50,7 @@ class Hardware:
         if self.cuda and self.gpus:
             gpu = self.gpus[0]
             return f"cuda:0 ({gpu.name}, {gpu.total_gb:.0f} GB)"
-        return f"cpu ({self.cpu_capability or platform.machine()}, {self.cpu_threads} threads)"
+        return f"CPU ({self.cpu_capability or platform.machine()}, {self.cpu_threads} threads)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,6 +9,7 @@ second.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import logging
 import math
@@ -44,6 +45,8 @@ from app.engine_process import (
     RUNNING,
     STARTING,
     STOPPING,
+    CommandResult,
+    EngineCommand,
     EngineProcess,
     default_runs_root,
 )
@@ -59,6 +62,9 @@ JOB_VERSION = 1
 LOG_MAX_LINES = 5000
 #: Labels and the progress bar are refreshed at most this often while events stream in.
 UI_REFRESH_MS = 100
+#: The plan is worked out again this long after the last change to the model or a setting.
+PLAN_DELAY_MS = 600
+PLAN_FIRST_DELAY_MS = 1500
 
 _STATE_TEXT = {
     IDLE: "Ready",
@@ -128,6 +134,8 @@ class TrainTab(QWidget):
     sig_run_started = Signal(object)
     #: A run ended: status (completed, stopped, failed, cancelled) and its run id ("" if none).
     sig_run_finished = Signal(str, str)
+    #: The engine worked out what the current settings would choose here (``backprop plan``).
+    sig_plan_changed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None, runs_root: Path | None = None) -> None:
         super().__init__(parent)
@@ -136,6 +144,11 @@ class TrainTab(QWidget):
         self.runs_root = runs_root
         self.dataset_path: str | None = None
         self.dataset_problems = 0  # invalid records the Dataset tab found in it
+        self.plan: dict[str, Any] | None = None  # what the engine would choose, for the panel
+        self._plan_command: EngineCommand | None = None
+        self._plan_timer = QTimer(self)
+        self._plan_timer.setSingleShot(True)
+        self._plan_timer.setInterval(PLAN_DELAY_MS)
         self.run_id: str | None = None
         self.last_step: dict[str, Any] | None = None
         self.last_eval: float | None = None
@@ -204,6 +217,9 @@ class TrainTab(QWidget):
         self.skip_invalid_check = QCheckBox("skip them", self)
         self._register("data.skip_invalid", self.skip_invalid_check)
         self.reset_button = QPushButton("Reset to defaults", self)
+        self.plan_label = QLabel("Working out what suits this machine…", self)
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setTextFormat(Qt.TextFormat.RichText)
 
         # Widgets: run controls
         self.start_button = QPushButton("Start", self)
@@ -340,6 +356,7 @@ class TrainTab(QWidget):
 
         right = QVBoxLayout()
         right.addLayout(buttons)
+        right.addWidget(self.plan_label)
         right.addWidget(self.banner)
         right.addWidget(self.progress_bar)
         right.addLayout(stats)
@@ -363,6 +380,14 @@ class TrainTab(QWidget):
         self.cancel_button.clicked.connect(lambda: self.engine.cancel())
         self.smoothing_spin.valueChanged.connect(self.loss_plot.set_smoothing)
         self.skip_invalid_check.toggled.connect(self._update_dataset_warning)
+        self._plan_timer.timeout.connect(self._refresh_plan)
+        self.model_combo.currentTextChanged.connect(self._plan_timer.start)
+        for widget in self._setting_widgets.values():
+            for name in ("valueChanged", "currentTextChanged", "toggled"):
+                signal = getattr(widget, name, None)
+                if signal is not None:
+                    signal.connect(self._plan_timer.start)
+                    break
         self.engine.sig_events_received.connect(self._on_engine_events)
         self.engine.sig_log_received.connect(self._on_engine_log)
         self.engine.sig_error_occurred.connect(self._on_engine_error)
@@ -373,6 +398,8 @@ class TrainTab(QWidget):
         self.reset_settings()
         self._on_model_combo_changed()
         self._update_buttons()
+        # The first plan waits for start-up to settle: it runs a Python that imports torch.
+        self._plan_timer.start(PLAN_FIRST_DELAY_MS)
 
     # ---- Public API
 
@@ -475,6 +502,44 @@ class TrainTab(QWidget):
         if isinstance(values, dict):
             self.apply_overrides(values)
         self.smoothing_spin.setValue(int(settings.value("train/smoothing", 1)))
+
+    def shutdown(self) -> None:
+        """Ends engine calls still in flight (window closing); a run is the engine's to end."""
+        self._plan_timer.stop()
+        if self._plan_command is not None:
+            self._plan_command.abort()
+            self._plan_command = None
+
+    # ---- What the engine would choose
+
+    def _refresh_plan(self) -> None:
+        """Asks the engine (``backprop plan``) what these settings would choose here."""
+        self._plan_timer.setInterval(PLAN_DELAY_MS)
+        if self._plan_command is not None:
+            self._plan_command.abort()
+        arguments = ["plan", "--json"]
+        overrides = self.settings_overrides()
+        model = overrides.pop("model", None)
+        if model:
+            arguments += ["--model", str(model)]
+        for key, value in _dotted(overrides):
+            arguments += ["--set", f"{key}={value}"]
+        self._plan_command = EngineCommand(arguments, self)
+        self._plan_command.sig_command_finished.connect(self._on_plan_finished)
+        self._plan_command.start()
+
+    def _on_plan_finished(self, result: CommandResult) -> None:
+        self._plan_command = None
+        if result.error or not isinstance(result.data, dict):
+            message = (result.error or {}).get("message") or _last_line(result.stderr)
+            self.plan = None
+            self.plan_label.setText(f"<span style='color:#a15c00'>{html.escape(message)}</span>")
+            return
+        self.plan = result.data
+        summary, details = _plan_html(result.data)
+        self.plan_label.setText(summary)
+        self.plan_label.setToolTip(details)
+        self.sig_plan_changed.emit(result.data)
 
     # ---- Settings widgets
 
@@ -780,3 +845,51 @@ def _duration(seconds: Any) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _dotted(values: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Nested overrides as ``("lora.r", "8")`` pairs for ``--set``."""
+    pairs = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            pairs += _dotted(value, f"{prefix}{key}.")
+        else:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            pairs.append((f"{prefix}{key}", text))
+    return pairs
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "The engine could not work out a plan."
+
+
+def _plan_html(plan: dict[str, Any]) -> tuple[str, str]:
+    """The plan as one summary line (plus any warnings) and, for the tooltip, every choice
+    with its reason."""
+    choices = plan.get("choices") or {}
+    reasons = choices.get("reasons") or {}
+    batch = choices.get("batch_size", "?")
+    weights = "4-bit weights" if choices.get("load_in_4bit") else "16-bit weights"
+    if choices.get("device") == "cpu":
+        weights = "fp32"
+    parts = [f"<b>{html.escape(str(plan.get('device', '?')))}</b>"]
+    if choices.get("device") != "cpu":
+        parts.append(html.escape(str(choices.get("precision", "?"))))
+    parts += [weights, f"batch {batch}"]
+    usage = plan.get("memory")
+    if usage:
+        parts.append(f"~{usage['needed_gb']:.1f} of ~{usage['usable_gb']:.1f} GB")
+    lines = ["On this machine: " + " · ".join(parts)]
+    lines += [f"<span style='color:#a15c00'>{html.escape(w)}</span>"
+              for w in plan.get("warnings") or []]
+
+    labels = {"precision": "Precision", "batch_size": "Batch size", "load_in_4bit": "4-bit",
+              "gradient_checkpointing": "Gradient checkpointing", "use_unsloth": "unsloth"}
+    details = [f"What a run with these settings would choose for {plan.get('model')}:"]
+    for name, label in labels.items():
+        if name in choices:
+            value = choices[name]
+            shown = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+            details.append(f"{label}: {shown} ({reasons.get(name, 'as set')})")
+    return "<br>".join(lines), "\n".join(details)

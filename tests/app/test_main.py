@@ -91,6 +91,23 @@ def test_settings_show_the_engine_defaults_and_help(window):
     assert train.model_value() == "org/some-model"
 
 
+def test_the_train_tab_shows_what_the_engine_would_choose_here(window, qtbot):
+    train = window.train_tab
+    qtbot.waitUntil(lambda: train.plan is not None, timeout=60_000)  # worked out at start-up
+    assert train.plan["choices"]["batch_size"] == 4
+    assert "On this machine" in train.plan_label.text() and "batch 4" in train.plan_label.text()
+    assert "CPU: 4 sequences" in train.plan_label.toolTip()
+
+    # A changed setting is planned again (once, after the edits settle), through the engine.
+    with qtbot.waitSignal(train.sig_plan_changed, timeout=60_000) as second:
+        train.batch_spin.setValue(3)
+        train.set_model("qwen2.5-7b")
+    plan = second.args[0]
+    assert plan["choices"]["batch_size"] == 3 and plan["model"] == "Qwen/Qwen2.5-7B-Instruct"
+    assert "batch 3" in train.plan_label.text()
+    assert "without a CUDA GPU" in train.plan_label.text()  # the warning is shown too
+
+
 def test_tabs_without_their_engine_part_are_disabled_and_say_what_they_will_do(window):
     for page in (window.multirun_tab, window.export_tab):
         index = window.tabs.indexOf(page)

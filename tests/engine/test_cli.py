@@ -109,3 +109,20 @@ def test_ask_answers_with_the_trained_adapter_or_its_last_checkpoint(bundled_mod
                            env=python_env(), timeout=300)
     assert asked.returncode == 0 and "checkpoint at step 60" in asked.stderr
     assert expected in asked.stdout
+
+
+def test_plan_says_what_a_run_would_choose_without_training(tmp_path):
+    plan = json.loads(backprop("plan", "--json").stdout)
+    assert plan["device"].startswith("CPU") and plan["model"].endswith("tiny-chat")
+    assert plan["choices"]["batch_size"] == 4 and plan["choices"]["reasons"]["batch_size"]
+    assert plan["memory"] is None and plan["warnings"] == []  # no GPU, a toy model
+
+    # A preset is sized from its recorded config: nothing is downloaded.
+    plan = json.loads(backprop("plan", "--model", "qwen2.5-7b", "--set", "batch_size=2",
+                               "--json").stdout)
+    assert round(plan["params_b"], 2) == 7.62 and plan["choices"]["batch_size"] == 2
+    assert any("without a CUDA GPU" in w for w in plan["warnings"])
+    assert not (tmp_path / "runs").exists()
+
+    out = backprop("plan", "--set", "lora.r=abc")
+    assert out.returncode == 1 and "CONFIG_INVALID" in out.stderr
