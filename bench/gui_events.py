@@ -159,8 +159,15 @@ def main() -> int:
         os.environ["PYTHONPATH"] = env_path
         engine.start(sys.executable, ["-c", EMITTER, str(args.events)])
 
-    # Start once the window is painted and its plots exist.
-    QTimer.singleShot(1500, start)
+    # Start once the window is painted, its plots exist and the Train tab's plan (an engine
+    # call that imports torch) is in, as when a user presses Start.
+    def start_when_settled() -> None:
+        if train.plan is None:
+            QTimer.singleShot(100, start_when_settled)
+        else:
+            start()
+
+    QTimer.singleShot(1500, start_when_settled)
     QTimer.singleShot(120_000, app.quit)
     app.exec()
     heartbeat.stop()
