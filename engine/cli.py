@@ -13,6 +13,7 @@ import os
 import platform
 import signal
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,8 @@ class _Progress:
             self._line(f"eval loss {_fmt(event['eval_loss'])} at step {event['step']}")
         elif kind == "warning":
             self._line(f"warning [{event['code']}]: {event['message']}", err=True)
+        elif kind == "download":
+            self._download(event)
 
     def _step(self, e: dict[str, Any]) -> None:
         step, total = e["step"], e["total"]
@@ -272,6 +275,18 @@ class _Progress:
             if step == total:
                 sys.stdout.write("\n")
         elif step == total or step % max(1, total // 20) == 0:
+            print(text, flush=True)
+
+    def _download(self, e: dict[str, Any]) -> None:
+        done, total = e["done"], max(e["total"], 1)
+        text = f"downloading {e['model']}: {done / 2**30:.2f} of {total / 2**30:.2f} GB"
+        if self.tty:
+            sys.stdout.write(f"\r{text}\x1b[K")
+            sys.stdout.flush()
+            if done >= total:
+                sys.stdout.write("\n")
+        elif done >= total or time.monotonic() - self.last_print > 10:
+            self.last_print = time.monotonic()
             print(text, flush=True)
 
     def _line(self, text: str, err: bool = False) -> None:

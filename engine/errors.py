@@ -71,6 +71,13 @@ _SPECS = [
         "model empty to use the bundled model.",
     ),
     ErrorSpec(
+        "MODEL_DOWNLOAD_FAILED",
+        "Downloading the model from the Hugging Face hub stopped part way.",
+        "Check the connection and the free disk space of the Hugging Face cache, then start "
+        "again: the files already downloaded are kept and the rest resumes.",
+        RUNTIME,
+    ),
+    ErrorSpec(
         "MODEL_LOAD_FAILED",
         "The model files were found but could not be loaded.",
         "Check that the folder is a complete transformers causal LM; re-download it if unsure.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,72 @@ def resolve_model_name(name: str | None, cuda: bool) -> tuple[str, str]:
         return name, "Hugging Face id"
     raise BackpropError("MODEL_NOT_FOUND", f"{name!r} is neither a folder nor a hub id",
                         where="model")
+
+
+#: The files a causal LM needs from the hub: configs, tokenizer, safetensors weights.
+_HUB_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
+
+
+def fetch_model(model: str, progress: Callable[[int, int], None],
+                every_s: float = 1.0) -> None:
+    """Downloads a hub model into the Hugging Face cache first, reporting bytes as it goes.
+
+    ``from_pretrained`` would download the same files, but silently in the worker (its bars
+    are off there), and a first 15 GB download must not look like a hang. The bytes are
+    counted in the cache's blob folder, which is where every download lands, whatever
+    transport the hub client picks. A folder, an offline machine or an unreachable hub is
+    left to the loaders, which use the cache or say what is wrong.
+
+    Args:
+        model: A Hugging Face id.
+        progress: Called with (bytes present, bytes in total) about every ``every_s``
+            seconds, and once at the end.
+    """
+    if Path(model).exists() or os.environ.get("HF_HUB_OFFLINE") == "1":
+        return
+    import fnmatch
+    import threading
+
+    from huggingface_hub import HfApi, constants, snapshot_download
+
+    try:
+        info = HfApi().model_info(model, files_metadata=True)
+    except Exception as exc:  # noqa: BLE001 - not found, gated, offline: the loaders say which
+        logger.info("not prefetching %s: %s", model, str(exc).splitlines()[0] if str(exc) else exc)
+        return
+    files = {s.rfilename: s.size or 0 for s in info.siblings or []}
+    patterns = list(_HUB_PATTERNS)
+    if not any(name.endswith(".safetensors") for name in files):
+        patterns.append("*.bin")  # older checkpoints have no safetensors
+    total = sum(size for name, size in files.items()
+                if any(fnmatch.fnmatch(name, p) for p in patterns))
+    blobs = Path(constants.HF_HUB_CACHE) / f"models--{model.replace('/', '--')}" / "blobs"
+
+    def present() -> int:
+        try:
+            return min(total, sum(p.stat().st_size for p in blobs.iterdir() if p.is_file()))
+        except OSError:
+            return 0
+
+    failure: list[BaseException] = []
+
+    def download() -> None:
+        try:
+            snapshot_download(model, revision=info.sha, allow_patterns=patterns)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=download, name="download", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        progress(present(), total)
+        worker.join(every_s)
+    if failure:
+        first_line = (str(failure[0]).strip().splitlines() or [type(failure[0]).__name__])[0]
+        raise BackpropError("MODEL_DOWNLOAD_FAILED", f"downloading {model} failed after "
+                            f"{present() / 2**30:.1f} of {total / 2**30:.1f} GB: {first_line}",
+                            where="model")
+    progress(total, total)
 
 
 def read_model_config(model: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ PROTOCOL_VERSION = 1
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "hello": ("protocol", "engine_version", "torch_version", "device", "pid"),
     "config": ("run_id", "run_dir", "config"),
+    "download": ("model", "done", "total"),
     "dataset": ("format", "rows", "train_rows", "eval_rows", "tokens", "trained_tokens"),
     "step": (
         "step",

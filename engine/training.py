@@ -228,6 +228,8 @@ class _Session:
         hw = hardware.probe()
         model_path, model_reason = models.resolve_model_name(s.model, hw.cuda)
         logger.info("model: %s (%s)", model_path, model_reason)
+        models.fetch_model(model_path, lambda done, total: self.emit(
+            "download", model=model_path, done=done, total=total))
         model_config = models.read_model_config(model_path)
         choices = hardware.resolve_auto(s, hw, ModelShape.from_config(model_config))
         choices.reasons["model"] = model_reason

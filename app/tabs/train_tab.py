@@ -697,6 +697,18 @@ class TrainTab(QWidget):
                 f"{event.get('eval_rows')} eval records, {event.get('tokens')} tokens"
                 f" ({event.get('truncated', 0)} truncated)"
             )
+        elif kind == "download":
+            done, total = int(event.get("done") or 0), int(event.get("total") or 0)
+            gib = 2**30
+            self.state_label.setText(f"Downloading {event.get('model')}: {done / gib:.1f} of "
+                                     f"{total / gib:.1f} GB")
+            if total:
+                self.progress_bar.setMaximum(total // 1024 or 1)
+                self.progress_bar.setValue(min(done, total) // 1024)
+                self.progress_bar.setFormat("Downloading the model · %p%")
+            if done >= total:
+                self._append_log(f"Model files ready: {event.get('model')} "
+                                 f"({total / gib:.1f} GB)")
         elif kind == "checkpoint":
             self._append_log(f"Checkpoint at step {event.get('step')}: {event.get('path')}")
         elif kind == "paused":

@@ -4,7 +4,7 @@ The real worker (``engine.worker``) never does these things, so they cannot be p
 every well-formed line here is built with ``engine.protocol`` exactly as the worker builds it.
 Usage: ``python fake_worker.py MODE`` with MODE one of garbage, mismatch, die, ignore-stop,
 obedient (steps until a ``stop`` command arrives on stdin, then finishes as "stopped"), thermal
-(a thermal pause, which needs a GPU that heats up).
+(a thermal pause, which needs a GPU that heats up), download (a hub model being fetched).
 """
 
 from __future__ import annotations
@@ -132,6 +132,19 @@ def main(mode: str) -> int:
             time.sleep(0.01)
         send(event("checkpoint", step=n, path="/nonexistent/checkpoints/step"))
         send(event("finished", status="stopped", result={"run_id": "fake-run", "steps": n}))
+        return 0
+
+    if mode == "download":
+        # What the real worker emits while it fetches a hub model before its first step.
+        hello()
+        send(event("config", run_id="fake-run", run_dir="/nonexistent", config={}, choices={}))
+        total = 15 * 2**30
+        for done in (0, total // 3, 2 * total // 3):
+            send(event("download", model="org/big-model", done=done, total=total))
+            time.sleep(0.3)
+        send(event("download", model="org/big-model", done=total, total=total))
+        send(step(1, 1))
+        send(event("finished", status="completed", result={"run_id": "fake-run", "steps": 1}))
         return 0
 
     if mode == "thermal":

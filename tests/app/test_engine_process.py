@@ -134,3 +134,13 @@ def test_a_thermal_pause_says_why_and_ends_by_itself(window, qtbot):
         train.resume_button.click()  # the worker answers that the GPU decides
     assert finished.args[0] == "completed"
     assert train.banner.error["code"] == "THERMAL_PAUSE"
+
+
+def test_a_model_download_shows_its_progress_before_the_first_step(window, qtbot):
+    train = window.train_tab
+    start_fake(train.engine, "download")
+    qtbot.waitUntil(lambda: "Downloading org/big-model: 5.0 of 15.0 GB"
+                    in train.state_label.text(), timeout=20_000)
+    assert train.progress_bar.text().startswith("Downloading the model · 33%")
+    qtbot.waitUntil(lambda: train.last_status == "completed", timeout=20_000)
+    assert "Model files ready: org/big-model (15.0 GB)" in train.log_edit.toPlainText()
