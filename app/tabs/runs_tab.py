@@ -136,10 +136,14 @@ class RunsTableModel(QAbstractTableModel):
     def run_at(self, row: int) -> dict[str, Any]:
         return self.runs[row]
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def rowCount(  # noqa: N802 (Qt override)
+        self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()
+    ) -> int:
         return 0 if parent.isValid() else len(self.runs)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(  # noqa: N802 (Qt override)
+        self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()
+    ) -> int:
         return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(
