@@ -54,12 +54,11 @@ def load_trained(run_dir: Path) -> tuple[Any, Any, str]:
     dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else (
         torch.float16 if cuda else torch.float32)
     try:
-        base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+        base = AutoModelForCausalLM.from_pretrained(
+            model_path, dtype=dtype, device_map={"": 0} if cuda else None)
     except OSError as exc:
         raise models.not_found(model_path, exc) from None
     model = PeftModel.from_pretrained(base, str(adapter))
-    if cuda:
-        model.to("cuda")
     return model.eval(), tokenizer, which
 
 

@@ -172,6 +172,10 @@ def load_model(model: str, choices: Choices, hw: Hardware, max_length: int) -> A
     from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"dtype": dtype if hw.cuda else torch.float32}
+    if hw.cuda:
+        # Straight onto the GPU: loading 16-bit weights into RAM first needs as much free
+        # RAM as the model is large (15 GB for a 7B model) before a byte reaches the card.
+        kwargs["device_map"] = {"": 0}
     if choices.load_in_4bit:
         from transformers import BitsAndBytesConfig
 
@@ -180,15 +184,14 @@ def load_model(model: str, choices: Choices, hw: Hardware, max_length: int) -> A
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=compute,
         )
-        kwargs["device_map"] = {"": 0} if hw.cuda else "cpu"
+        if not hw.cuda:
+            kwargs["device_map"] = "cpu"
     try:
         base = AutoModelForCausalLM.from_pretrained(model, **kwargs)
     except OSError as exc:
         raise not_found(model, exc) from None
     except (ValueError, RuntimeError) as exc:
         raise BackpropError("MODEL_LOAD_FAILED", f"{model}: {exc}", where="model") from None
-    if hw.cuda and not choices.load_in_4bit:
-        base.to("cuda")
     base.config.use_cache = False
     return base
 
