@@ -1,11 +1,14 @@
-"""The Runs view: every run in the run store, and the curves of the selected ones overlaid.
+"""The Runs view: every run in the run store, the curves of the selected ones overlaid, and
+their settings side by side (only the differences when several are selected).
 
 The list comes from ``engine list-runs --json`` (the engine decides each run's status); the
-curves are redrawn from each run's ``events.jsonl``, which the worker appends as it trains.
+curves are redrawn from each run's ``events.jsonl``, which the worker appends as it trains,
+and the settings read from its ``job.json``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -22,7 +25,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtGui import QColor, QDesktopServices, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -76,6 +79,31 @@ class RunCurves:
         return RunCurves(self.steps[:keep], self.losses[:keep], self.eval_steps[:keep_eval],
                          self.eval_losses[:keep_eval], self.rates[:keep], self.status,
                          dict(self.checkpoints))
+
+
+def run_settings(run_dir: str | Path) -> dict[str, str]:
+    """A run's settings and automatic choices from its job.json, flat (``lora.r``) and as text;
+    empty when the file is missing or unreadable."""
+    try:
+        job = json.loads((Path(run_dir) / "job.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    flat: dict[str, str] = {"model": str(job.get("model_path") or ""),
+                            "dataset": Path(str(job.get("data", ""))).name}
+
+    def walk(values: dict[str, Any], prefix: str) -> None:
+        for key, value in values.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                flat[f"{prefix}{key}"] = json.dumps(value) if isinstance(value, list) else str(
+                    value)
+
+    walk(job.get("settings") or {}, "")
+    choices = dict(job.get("choices") or {})
+    choices.pop("reasons", None)
+    walk(choices, "chosen.")
+    return flat
 
 
 def read_run_curves(run_dir: str | Path) -> RunCurves:
@@ -226,6 +254,19 @@ class RunsTab(QWidget):
         self.hint_label.setWordWrap(True)
         self.banner = ErrorBanner(self)
         self.plot = LossPlot("loss", self)
+        self.settings_model = QStandardItemModel(self)
+        self.settings_view = QTableView(self)
+        self.settings_view.setModel(self.settings_model)
+        self.settings_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.settings_view.verticalHeader().hide()
+        self.settings_view.setAlternatingRowColors(True)
+        self.settings_view.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.settings_view.horizontalHeader().setStretchLastSection(True)
+        self.settings_view.verticalHeader().setDefaultSectionSize(
+            self.fontMetrics().height() + 6)
+        self.settings_view.setToolTip("One run: its settings and the automatic choices. "
+                                      "Several: only what differs between them.")
 
         # Layout
         buttons = QHBoxLayout()
@@ -234,9 +275,13 @@ class RunsTab(QWidget):
         buttons.addWidget(self.resume_button)
         buttons.addStretch(1)
         buttons.addWidget(self.hint_label)
+        lower = QSplitter(Qt.Orientation.Horizontal, self)
+        lower.addWidget(self.plot)
+        lower.addWidget(self.settings_view)
+        lower.setSizes([800, 360])
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.plot)
+        splitter.addWidget(lower)
         splitter.setSizes([260, 400])
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
@@ -328,7 +373,25 @@ class RunsTab(QWidget):
                 self.plot.extend(f"{run['run_id']}/eval", curves.eval_steps, curves.eval_losses)
             self.shown_runs.append(run["run_id"])
         self.plot.redraw()
+        self._show_settings(runs)
         self._update_buttons()
+
+    def _show_settings(self, runs: list[dict[str, Any]]) -> None:
+        """One run: every setting and choice; several: the ones that differ, side by side."""
+        self.settings_model.clear()
+        if not runs:
+            return
+        columns = [run_settings(run["run_dir"]) for run in runs]
+        keys = sorted(set().union(*columns))
+        if len(columns) > 1:
+            keys = [k for k in keys if len({c.get(k) for c in columns}) > 1]
+        headers = ["setting"] + ([r["run_id"] for r in runs] if len(runs) > 1 else ["value"])
+        self.settings_model.setHorizontalHeaderLabels(headers)
+        for key in keys:
+            self.settings_model.appendRow(
+                [QStandardItem(key)] + [QStandardItem(c.get(key, "—")) for c in columns])
+        if not keys:
+            self.settings_model.appendRow([QStandardItem("(the same settings)")])
 
     def _update_buttons(self) -> None:
         runs = self._selected_runs()

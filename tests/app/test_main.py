@@ -214,3 +214,41 @@ def test_ctrl_c_in_the_terminal_closes_the_app(tmp_path):
         assert "interrupted from the terminal: closing" in process.stderr.read()
     finally:
         process.kill()
+
+
+def test_the_runs_view_compares_the_settings_of_the_selected_runs(window, qtbot, runs_root):
+    from engine.config import Settings
+    from engine.protocol import encode, make_event
+
+    for run_id, rank in (("20260101-000000-aaaaaa", 16), ("20260101-000001-bbbbbb", 8)):
+        run_dir = runs_root / run_id
+        run_dir.mkdir()
+        settings = Settings.from_dict({"lora": {"r": rank}}).to_dict()
+        job = {"run_id": run_id, "data": "/data/chats.jsonl", "settings": settings,
+               "model_path": "/models/tiny", "created": run_id,
+               "choices": {"device": "cpu", "batch_size": 4, "reasons": {"batch_size": "CPU"}}}
+        (run_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        events = [make_event("config", run_id=run_id, run_dir=str(run_dir), config=settings),
+                  make_event("finished", status="completed", result={"steps": 0})]
+        (run_dir / "events.jsonl").write_text("".join(map(encode, events)), encoding="utf-8")
+
+    runs = window.runs_tab
+    with qtbot.waitSignal(runs.sig_runs_listed, timeout=30_000):
+        runs.refresh()
+    model = runs.settings_model
+
+    def rows():
+        return {model.item(r, 0).text(): [model.item(r, c).text()
+                                          for c in range(1, model.columnCount())]
+                for r in range(model.rowCount())}
+
+    runs.select_runs(["20260101-000000-aaaaaa"])
+    one = rows()
+    assert one["lora.r"] == ["16"] and one["seed"] == ["42"] and one["chosen.batch_size"] == ["4"]
+    assert one["dataset"] == ["chats.jsonl"]
+
+    runs.select_runs(["20260101-000000-aaaaaa", "20260101-000001-bbbbbb"])
+    headers = [model.horizontalHeaderItem(c).text() for c in range(1, model.columnCount())]
+    by_run = dict(zip(headers, rows()["lora.r"], strict=True))
+    assert list(rows()) == ["lora.r"]  # only what differs, one column per run
+    assert by_run == {"20260101-000000-aaaaaa": "16", "20260101-000001-bbbbbb": "8"}
