@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     QUrl,
     Signal,
 )
@@ -41,7 +42,7 @@ from PySide6.QtWidgets import (
 from app.engine_process import CommandResult, EngineCommand, default_runs_root
 from app.widgets.error_banner import ErrorBanner
 from app.widgets.loss_plot import PALETTE, LossPlot
-from engine.protocol import parse_lines
+from engine.protocol import LineBuffer, parse_lines
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 MAX_OVERLAID = len(PALETTE)
 #: Statuses from which a run can be continued from its last checkpoint.
 RESUMABLE = ("stopped", "failed", "interrupted")
+#: How often the curves of a selected run that is still training are brought up to date.
+LIVE_REFRESH_MS = 2000
 
 _STATUS_COLORS = {
     "completed": "#2e7d32",
@@ -109,34 +112,57 @@ def run_settings(run_dir: str | Path) -> dict[str, str]:
 def read_run_curves(run_dir: str | Path) -> RunCurves:
     """Reads a run's train and eval loss from ``events.jsonl`` (a missing file gives none)."""
     curves = RunCurves()
-    path = Path(run_dir) / "events.jsonl"
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        logger.warning("cannot read %s: %s", path, exc)
-        return curves
-
-    events, other = parse_lines(line for line in text.split("\n") if line.strip())
-    if other:
-        logger.info(
-            "%s: %d lines are not protocol events (a cut-off last line?)", path, len(other)
-        )
-    for event in events:
-        kind = event["type"]
-        if kind == "step" and event.get("step") is not None:
-            loss, rate = event.get("loss"), event.get("lr")
-            curves.steps.append(event["step"])
-            curves.losses.append(math.nan if loss is None else loss)
-            curves.rates.append(math.nan if rate is None else rate)
-        elif kind == "eval" and event.get("step") is not None:
-            value = event.get("eval_loss")
-            curves.eval_steps.append(event["step"])
-            curves.eval_losses.append(math.nan if value is None else value)
-        elif kind == "checkpoint" and event.get("step") is not None:
-            curves.checkpoints[Path(str(event.get("path"))).name] = event["step"]
-        elif kind == "finished":
-            curves.status = event.get("status")
+    RunTail(run_dir).read_new(curves, final=True)
     return curves
+
+
+class RunTail:
+    """Follows a run's ``events.jsonl`` while its worker appends to it: each call reads only
+    the bytes written since the last one, and a line cut off mid-write waits for its end."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.path = Path(run_dir) / "events.jsonl"
+        self._offset = 0
+        self._buffer = LineBuffer()
+
+    def read_new(self, curves: RunCurves, final: bool = False) -> RunCurves:
+        """Appends what is new to ``curves`` and returns only the new part; ``final`` also
+        takes a last line that has no newline (the writer is done)."""
+        new = RunCurves()
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except OSError as exc:
+            if self._offset == 0:
+                logger.warning("cannot read %s: %s", self.path, exc)
+            return new
+        self._offset += len(data)
+        lines = self._buffer.feed(data) + (self._buffer.flush() if final else [])
+        events, other = parse_lines(lines)
+        if other:
+            logger.info("%s: %d lines are not protocol events", self.path, len(other))
+        for event in events:
+            _add_event(new, event)
+            _add_event(curves, event)
+        return new
+
+
+def _add_event(curves: RunCurves, event: dict[str, Any]) -> None:
+    kind = event["type"]
+    if kind == "step" and event.get("step") is not None:
+        loss, rate = event.get("loss"), event.get("lr")
+        curves.steps.append(event["step"])
+        curves.losses.append(math.nan if loss is None else loss)
+        curves.rates.append(math.nan if rate is None else rate)
+    elif kind == "eval" and event.get("step") is not None:
+        value = event.get("eval_loss")
+        curves.eval_steps.append(event["step"])
+        curves.eval_losses.append(math.nan if value is None else value)
+    elif kind == "checkpoint" and event.get("step") is not None:
+        curves.checkpoints[Path(str(event.get("path"))).name] = event["step"]
+    elif kind == "finished":
+        curves.status = event.get("status")
 
 
 class RunsTableModel(QAbstractTableModel):
@@ -223,6 +249,10 @@ class RunsTab(QWidget):
         self.shown_runs: list[str] = []
         self._command: EngineCommand | None = None
         self._refresh_pending = False
+        # Selected runs whose worker is still writing: followed on a timer.
+        self._live: dict[str, tuple[RunTail, RunCurves]] = {}
+        self._live_timer = QTimer(self)
+        self._live_timer.setInterval(LIVE_REFRESH_MS)
 
         # Widgets
         self.model = RunsTableModel(self)
@@ -293,6 +323,7 @@ class RunsTab(QWidget):
         self.open_folder_button.clicked.connect(self._on_open_folder_button_clicked)
         self.resume_button.clicked.connect(self._on_resume_button_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self._live_timer.timeout.connect(self._on_live_timer_timeout)
         self._update_buttons()
 
     # ---- Public API
@@ -309,6 +340,7 @@ class RunsTab(QWidget):
 
     def shutdown(self) -> None:
         """Ends a listing still in flight (window closing)."""
+        self._live_timer.stop()
         if self._command is not None:
             self._command.abort()
             self._command = None
@@ -361,12 +393,17 @@ class RunsTab(QWidget):
         self.plot.clear()
         self.shown_runs = []
         several = len(runs) > 1
+        self._live.clear()
         for color, run in zip(PALETTE, runs, strict=False):
-            curves = read_run_curves(run["run_dir"])
+            tail, curves = RunTail(run["run_dir"]), RunCurves()
+            tail.read_new(curves)
+            if run.get("status") == "running" and curves.status is None:
+                self._live[run["run_id"]] = (tail, curves)
             label = run["run_id"] if several else "train loss"
             self.plot.add_series(f"{run['run_id']}/train", f"{label}", color)
             self.plot.extend(f"{run['run_id']}/train", curves.steps, curves.losses)
-            if curves.eval_steps:
+            # A run still training gets its eval curve now, for the points still to come.
+            if curves.eval_steps or run["run_id"] in self._live:
                 self.plot.add_series(
                     f"{run['run_id']}/eval", f"{label} (eval)", color, dashed=True, markers=True
                 )
@@ -375,6 +412,28 @@ class RunsTab(QWidget):
         self.plot.redraw()
         self._show_settings(runs)
         self._update_buttons()
+        if self._live:
+            self._live_timer.start()
+        else:
+            self._live_timer.stop()
+
+    def _on_live_timer_timeout(self) -> None:
+        """Draws what running runs wrote since the last look; a run that finished refreshes
+        the list (its status, steps and loss)."""
+        finished = False
+        for run_id, (tail, curves) in list(self._live.items()):
+            new = tail.read_new(curves)
+            if new.steps:
+                self.plot.extend(f"{run_id}/train", new.steps, new.losses)
+            if new.eval_steps:
+                self.plot.extend(f"{run_id}/eval", new.eval_steps, new.eval_losses)
+            if curves.status is not None:
+                del self._live[run_id]
+                finished = True
+        if finished:
+            self.refresh()
+        if not self._live:
+            self._live_timer.stop()
 
     def _show_settings(self, runs: list[dict[str, Any]]) -> None:
         """One run: every setting and choice; several: the ones that differ, side by side."""

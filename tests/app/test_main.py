@@ -252,3 +252,55 @@ def test_the_runs_view_compares_the_settings_of_the_selected_runs(window, qtbot,
     by_run = dict(zip(headers, rows()["lora.r"], strict=True))
     assert list(rows()) == ["lora.r"]  # only what differs, one column per run
     assert by_run == {"20260101-000000-aaaaaa": "16", "20260101-000001-bbbbbb": "8"}
+
+
+def test_the_runs_view_follows_a_run_that_trains_without_this_window(window, qtbot, runs_root):
+    """A worker that outlived the app that started it (which crashed, say) keeps writing its
+    events.jsonl; the Runs view draws the new steps as they come, then shows it finished."""
+    import subprocess
+    import sys
+
+    from engine.protocol import encode, make_event
+
+    def step(n):
+        return make_event("step", step=n, total=6, loss=2.0 / n, lr=1e-4, grad_norm=1.0,
+                          tokens_per_s=1.0, elapsed=n, eta=6 - n)
+
+    run_id = "20260101-000000-cccccc"
+    run_dir = runs_root / run_id
+    run_dir.mkdir()
+    (run_dir / "job.json").write_text(json.dumps({"run_id": run_id, "data": "d.jsonl",
+                                                  "settings": {"steps": 6}}), encoding="utf-8")
+    events = run_dir / "events.jsonl"
+    events.write_text(encode(make_event("config", run_id=run_id, run_dir=str(run_dir),
+                                        config={})) + encode(step(1)) + encode(step(2)))
+    # Stands in for the worker process itself: alive, and named like it.
+    worker = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); "
+                               "time.sleep(120)", "engine.worker"], stdout=subprocess.PIPE)
+    try:
+        assert worker.stdout.readline() == b"up\n"
+        (run_dir / "worker.pid").write_text(str(worker.pid))
+        runs = window.runs_tab
+        with qtbot.waitSignal(runs.sig_runs_listed, timeout=30_000):
+            runs.refresh()
+        runs.select_runs([run_id])
+        assert runs.model.runs[0]["status"] == "running"
+        assert runs.plot.drawn_count(f"{run_id}/train") == 2
+
+        with events.open("a") as handle:
+            handle.write(encode(step(3)) + encode(step(4)))
+            handle.write(encode(step(5))[:20])  # a line the worker is still writing
+        qtbot.waitUntil(lambda: runs.plot.drawn_count(f"{run_id}/train") == 4, timeout=10_000)
+
+        with events.open("a") as handle:
+            handle.write(encode(step(5))[20:] + encode(step(6)))
+            handle.write(encode(make_event("finished", status="completed",
+                                           result={"steps": 6, "final_loss": 2 / 6})))
+        worker.kill()
+        worker.wait()
+        qtbot.waitUntil(lambda: runs.model.runs[0]["status"] == "completed", timeout=20_000)
+        assert runs.plot.drawn_count(f"{run_id}/train") == 6
+        assert not runs._live_timer.isActive()
+    finally:
+        worker.kill()
+        worker.wait()
