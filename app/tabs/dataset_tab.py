@@ -241,6 +241,8 @@ class DatasetTab(QWidget):
         self.status_label.setText(
             f"Loaded {Path(path).name}." + (" Check the problems below." if problems else "")
         )
+        logger.info("dataset loaded: %s (%s, %s records)", path, summary.get("format"),
+                    summary.get("rows"))
         self.sig_dataset_loaded.emit(path, summary)
 
     def _show_summary(self, summary: dict[str, Any]) -> None:

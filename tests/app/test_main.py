@@ -216,6 +216,40 @@ def test_ctrl_c_in_the_terminal_closes_the_app(tmp_path):
         process.kill()
 
 
+def test_a_file_named_on_the_command_line_opens_like_a_drop(tmp_path):
+    """``python -m app FILE`` (what the installer's file association runs) loads FILE as the
+    dataset, and the app remembers it as the last dataset when it closes."""
+    import queue
+    import shutil
+    import signal
+    import threading
+    import time
+
+    data = tmp_path / "my chats.jsonl"
+    shutil.copy(QUICKSTART, data)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
+           "BACKPROPAGATE_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "app", str(data)], cwd=REPO_ROOT,
+                               env=env, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in process.stderr], daemon=True).start()
+    try:
+        deadline, log = time.monotonic() + 90, ""
+        while "dataset loaded" not in log and time.monotonic() < deadline:
+            try:
+                log += lines.get(timeout=1)
+            except queue.Empty:
+                pass
+        assert f"dataset loaded: {data} (sharegpt, 8 records)" in log
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+
+    saved = (tmp_path / "Backpropagate" / "Backpropagate.conf").read_text(encoding="utf-8")
+    assert "my chats.jsonl" in saved
+
+
 def test_the_runs_view_compares_the_settings_of_the_selected_runs(window, qtbot, runs_root):
     from engine.config import Settings
     from engine.protocol import encode, make_event
