@@ -37,13 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--torch-index-url",
                         default=os.environ.get("BACKPROPAGATE_TORCH_INDEX_URL"),
                         help="e.g. the PyTorch CUDA 12.8 wheel index for an NVIDIA GPU")
+    parser.add_argument("--unpinned", action="store_true",
+                        help="ignore constraints.txt (the tested versions) and take the newest "
+                             "releases that pyproject.toml allows")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
                         help="after 'test --': extra pytest arguments")
     args = parser.parse_args(argv)
 
     python = ensure_venv(Path(args.venv))
     ensure_torch(python, args.torch_version, args.torch_index_url)
-    ensure_project(python)
+    ensure_project(python, pinned=not args.unpinned)
     if args.mode == "setup":
         return 0
     if args.mode == "test":
@@ -75,14 +78,21 @@ def ensure_torch(python: Path, version: str, index_url: str | None) -> None:
     subprocess.check_call(command)
 
 
-def ensure_project(python: Path) -> None:
-    """Installs the project and its extras once; again only when pyproject.toml changes."""
+def ensure_project(python: Path, pinned: bool = True) -> None:
+    """Installs the project and its extras once, at the versions in constraints.txt unless
+    ``pinned`` is off; again only when pyproject.toml, the constraints or that choice change."""
     stamp = python.parent.parent / ".backpropagate-installed"
-    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    constraints = REPO / "constraints.txt"
+    hashed = (REPO / "pyproject.toml").read_bytes()
+    command = [str(python), "-m", "pip", "install", "-e", f"{REPO}[gui,dev]"]
+    if pinned and constraints.is_file():
+        hashed += constraints.read_bytes()
+        command += ["-c", str(constraints)]
+    digest = hashlib.sha256(hashed).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return
     print("installing Backpropagate and its dependencies", flush=True)
-    subprocess.check_call([str(python), "-m", "pip", "install", "-e", f"{REPO}[gui,dev]"])
+    subprocess.check_call(command)
     stamp.write_text(digest)
 
 
