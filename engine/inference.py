@@ -34,14 +34,17 @@ def adapter_of(run_dir: Path) -> tuple[Path, str]:
 def load_trained(run_dir: Path) -> tuple[Any, Any, str]:
     """Loads a run's base model with its adapter, for generation.
 
+    The base model loads as a run with the same settings would load it on this machine
+    (precision, 4-bit, device), so a run that needed 4-bit to train also answers in 4-bit.
+
     Returns:
         (model in eval mode, tokenizer, a description of the adapter used).
     """
-    import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
 
-    from engine import models
+    from engine import hardware, models
+    from engine.config import Settings
+    from engine.memory import ModelShape
 
     job = json.loads((run_dir / JOB_FILE).read_text(encoding="utf-8"))
     model_path = job.get("model_path")
@@ -50,14 +53,13 @@ def load_trained(run_dir: Path) -> tuple[Any, Any, str]:
                             where=str(run_dir), hint="Ask a run that trained at least a step.")
     adapter, which = adapter_of(run_dir)
     tokenizer = models.load_tokenizer(model_path)
-    cuda = torch.cuda.is_available()
-    dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else (
-        torch.float16 if cuda else torch.float32)
-    try:
-        base = AutoModelForCausalLM.from_pretrained(
-            model_path, dtype=dtype, device_map={"": 0} if cuda else None)
-    except OSError as exc:
-        raise models.not_found(model_path, exc) from None
+    # PEFT wraps a plain transformers model here; unsloth's patches are for training.
+    settings = Settings.from_dict({**job.get("settings", {}), "use_unsloth": False})
+    hw = hardware.probe()
+    shape = ModelShape.from_config(models.read_model_config(model_path))
+    choices = hardware.resolve_auto(settings, hw, shape)
+    base = models.load_model(model_path, choices, hw, settings.data.max_length)
+    base.config.use_cache = True  # training turns it off; generation reuses past keys
     model = PeftModel.from_pretrained(base, str(adapter))
     return model.eval(), tokenizer, which
 
