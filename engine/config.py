@@ -25,6 +25,12 @@ def _help(text: str, **kw: Any) -> Any:
     return field(metadata={"help": text}, **kw)
 
 
+# NOTE: three passes, as in transformers' TrainingArguments: one pass over a small
+# fine-tuning set rarely moves a model far enough to notice.
+#: Passes over the data when neither steps nor epochs is given.
+DEFAULT_EPOCHS = 3.0
+
+
 @dataclass
 class LoraSettings:
     """The LoRA adapter trained on top of the frozen base model."""
@@ -77,10 +83,8 @@ class Settings:
         "Optimizer steps to run. Empty: derived from epochs.",
         default=None,
     )
-    # NOTE: three passes, as in transformers' TrainingArguments: one pass over a small
-    # fine-tuning set rarely moves a model far enough to notice.
     epochs: float | None = _help("Passes over the training data, used when steps is empty.",
-                                 default=3.0)
+                                 default=DEFAULT_EPOCHS)
     batch_size: Union[int, Auto] = _help(
         "Sequences per step on the device. 'auto': as many full-length sequences as the GPU's "
         "memory holds beside the model (estimated from its config).", default="auto"

@@ -30,7 +30,7 @@ from engine.checkpoint import (
     remove_partials,
     save_checkpoint,
 )
-from engine.config import Settings
+from engine.config import DEFAULT_EPOCHS, Settings
 from engine.data import IGNORE_INDEX, Example, load_dataset, render_records, split_eval
 from engine.errors import BackpropError, redact
 from engine.logs import redacting
@@ -280,7 +280,7 @@ class _Session:
         if s.steps:
             self.total = s.steps
         else:
-            self.total = max(1, math.ceil((s.epochs or 3.0) * self.steps_per_epoch))
+            self.total = max(1, math.ceil((s.epochs or DEFAULT_EPOCHS) * self.steps_per_epoch))
         self.splits = 1
 
         params = [p for p in self.model.parameters() if p.requires_grad]
