@@ -111,9 +111,7 @@ def run_settings(run_dir: str | Path) -> dict[str, str]:
 
 def read_run_curves(run_dir: str | Path) -> RunCurves:
     """Reads a run's train and eval loss from ``events.jsonl`` (a missing file gives none)."""
-    curves = RunCurves()
-    RunTail(run_dir).read_new(curves, final=True)
-    return curves
+    return RunTail(run_dir).read_new(final=True)
 
 
 class RunTail:
@@ -125,9 +123,9 @@ class RunTail:
         self._offset = 0
         self._buffer = LineBuffer()
 
-    def read_new(self, curves: RunCurves, final: bool = False) -> RunCurves:
-        """Appends what is new to ``curves`` and returns only the new part; ``final`` also
-        takes a last line that has no newline (the writer is done)."""
+    def read_new(self, final: bool = False) -> RunCurves:
+        """The curves written since the last call; ``final`` also takes a last line that has
+        no newline (the writer is done)."""
         new = RunCurves()
         try:
             with self.path.open("rb") as handle:
@@ -144,7 +142,6 @@ class RunTail:
             logger.info("%s: %d lines are not protocol events", self.path, len(other))
         for event in events:
             _add_event(new, event)
-            _add_event(curves, event)
         return new
 
 
@@ -250,7 +247,7 @@ class RunsTab(QWidget):
         self._command: EngineCommand | None = None
         self._refresh_pending = False
         # Selected runs whose worker is still writing: followed on a timer.
-        self._live: dict[str, tuple[RunTail, RunCurves]] = {}
+        self._live: dict[str, RunTail] = {}
         self._live_timer = QTimer(self)
         self._live_timer.setInterval(LIVE_REFRESH_MS)
 
@@ -395,10 +392,10 @@ class RunsTab(QWidget):
         several = len(runs) > 1
         self._live.clear()
         for color, run in zip(PALETTE, runs, strict=False):
-            tail, curves = RunTail(run["run_dir"]), RunCurves()
-            tail.read_new(curves)
+            tail = RunTail(run["run_dir"])
+            curves = tail.read_new()
             if run.get("status") == "running" and curves.status is None:
-                self._live[run["run_id"]] = (tail, curves)
+                self._live[run["run_id"]] = tail
             label = run["run_id"] if several else "train loss"
             self.plot.add_series(f"{run['run_id']}/train", f"{label}", color)
             self.plot.extend(f"{run['run_id']}/train", curves.steps, curves.losses)
@@ -421,13 +418,13 @@ class RunsTab(QWidget):
         """Draws what running runs wrote since the last look; a run that finished refreshes
         the list (its status, steps and loss)."""
         finished = False
-        for run_id, (tail, curves) in list(self._live.items()):
-            new = tail.read_new(curves)
+        for run_id, tail in list(self._live.items()):
+            new = tail.read_new()
             if new.steps:
                 self.plot.extend(f"{run_id}/train", new.steps, new.losses)
             if new.eval_steps:
                 self.plot.extend(f"{run_id}/eval", new.eval_steps, new.eval_losses)
-            if curves.status is not None:
+            if new.status is not None:
                 del self._live[run_id]
                 finished = True
         if finished:
