@@ -60,6 +60,19 @@ def step(n: int, total: int) -> bytes:
     )
 
 
+def on_command(name: str) -> threading.Event:
+    """An event set once the app sends command ``name`` on stdin (read on a daemon thread)."""
+    received = threading.Event()
+
+    def read_commands() -> None:
+        for line in sys.stdin:
+            if json.loads(line).get("cmd") == name:
+                received.set()
+
+    threading.Thread(target=read_commands, daemon=True).start()
+    return received
+
+
 def main(mode: str) -> int:
     if mode == "garbage":
         hello()
@@ -115,14 +128,7 @@ def main(mode: str) -> int:
         return 0
 
     if mode == "obedient":
-        stop = threading.Event()
-
-        def read_commands() -> None:
-            for line in sys.stdin:
-                if json.loads(line).get("cmd") == "stop":
-                    stop.set()
-
-        threading.Thread(target=read_commands, daemon=True).start()
+        stop = on_command("stop")
         hello()
         send(event("config", run_id="fake-run", run_dir="/nonexistent", config={}, choices={}))
         n = 0
@@ -150,14 +156,7 @@ def main(mode: str) -> int:
     if mode == "thermal":
         # What the real worker emits when its GPU passes thermal_pause_c (a GPU cannot heat
         # up here): a thermal pause after two steps, held until the app has seen it.
-        resume = threading.Event()
-
-        def read_commands() -> None:
-            for line in sys.stdin:
-                if json.loads(line).get("cmd") == "resume":
-                    resume.set()
-
-        threading.Thread(target=read_commands, daemon=True).start()
+        resume = on_command("resume")
         hello()
         send(event("config", run_id="fake-run", run_dir="/nonexistent", config={}, choices={}))
         send(step(1, 3) + step(2, 3))
